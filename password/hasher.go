@@ -1,0 +1,203 @@
+package password
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/crypto/argon2"
+)
+
+// ErrOverloaded is returned (wrapped) by the methods of Hasher when no
+// hashing slot could be had: the queue of waiting callers was full, the wait
+// exceeded Options.QueueTimeout, or the caller's context ended first (then
+// the error also wraps the context's error).
+var ErrOverloaded = errors.New("password: hashing queue full")
+
+// Options configure a Hasher. The zero value of each field picks its default.
+type Options struct {
+	// Params are the cost parameters of new hashes; zero means DefaultParams.
+	Params Params
+	// MaxConcurrent is how many hashes may run at once; zero means
+	// runtime.NumCPU(). Memory held by hashing is at most
+	// MaxConcurrent × Params.MemoryKiB.
+	MaxConcurrent int
+	// MaxQueue is how many callers may wait for a slot; zero means
+	// 64 × MaxConcurrent, negative means none may wait.
+	MaxQueue int
+	// QueueTimeout is the longest a caller waits for a slot; zero means 5s.
+	QueueTimeout time.Duration
+}
+
+// dummySalt is the fixed salt of Dummy. It need not be secret or random:
+// the result is thrown away.
+var dummySalt = []byte("gatehouse-dummy!")
+
+// Hasher hashes and verifies passwords with argon2id through a bounded pool.
+//
+// Each argon2id computation allocates Params.MemoryKiB, so an unbounded
+// number of concurrent logins would exhaust memory. A Hasher runs at most
+// MaxConcurrent computations, lets at most MaxQueue callers wait, and
+// refuses everyone else at once with ErrOverloaded rather than letting a
+// flood pile up. A Hasher is safe for concurrent use.
+type Hasher struct {
+	params  Params
+	slots   chan struct{} // semaphore: a send takes a slot, a receive frees it
+	max     int           // of waiters
+	timeout time.Duration
+	running atomic.Int64
+	queued  atomic.Int64
+
+	// holding, if set by a test, is called while a slot is held, before
+	// hashing, so tests can keep a slot busy deterministically.
+	holding func()
+}
+
+// Stats are a Hasher's current load, for metrics.
+type Stats struct {
+	Running int // hashes holding a slot
+	Queued  int // callers waiting for a slot
+}
+
+// NewHasher returns a Hasher configured by o. It panics if o.Params is not
+// valid (see Params.Validate); callers taking parameters from configuration
+// should validate them first.
+func NewHasher(o Options) *Hasher {
+	if o.Params == (Params{}) {
+		o.Params = DefaultParams()
+	}
+	if err := o.Params.Validate(); err != nil {
+		panic(err)
+	}
+	if o.MaxConcurrent <= 0 {
+		o.MaxConcurrent = runtime.NumCPU()
+	}
+	switch {
+	case o.MaxQueue == 0:
+		o.MaxQueue = 64 * o.MaxConcurrent
+	case o.MaxQueue < 0:
+		o.MaxQueue = 0
+	}
+	if o.QueueTimeout <= 0 {
+		o.QueueTimeout = 5 * time.Second
+	}
+	return &Hasher{
+		params:  o.Params,
+		slots:   make(chan struct{}, o.MaxConcurrent),
+		max:     o.MaxQueue,
+		timeout: o.QueueTimeout,
+	}
+}
+
+// Params returns the parameters h uses for new hashes.
+func (h *Hasher) Params() Params { return h.params }
+
+// Stats returns h's current load.
+func (h *Hasher) Stats() Stats {
+	return Stats{Running: int(h.running.Load()), Queued: int(h.queued.Load())}
+}
+
+// Hash hashes pw with a fresh random salt and returns the PHC string.
+// It does not limit the length of pw: check new passwords with Rules first.
+// The error, if any, wraps ErrOverloaded.
+func (h *Hasher) Hash(ctx context.Context, pw []byte) (string, error) {
+	salt := make([]byte, SaltLen)
+	rand.Read(salt) // never returns an error: it crashes the program instead
+	var key []byte
+	err := h.do(ctx, func() { key = idKey(pw, salt, h.params, KeyLen) })
+	if err != nil {
+		return "", err
+	}
+	return encodePHC(h.params, salt, key), nil
+}
+
+// Verify reports whether pw matches the PHC string encoded, comparing keys
+// in constant time. The hash is computed with the parameters stored in
+// encoded, which come from the store and not from the client. If ok, rehash
+// reports whether encoded differs in parameters, salt length or key length
+// from what Hash would write now, so the caller should store a new hash.
+// The error wraps ErrMalformedHash or ErrOverloaded.
+func (h *Hasher) Verify(ctx context.Context, pw []byte, encoded string) (ok, rehash bool, err error) {
+	p, salt, key, err := ParsePHC(encoded)
+	if err != nil {
+		return false, false, err
+	}
+	var got []byte
+	if err := h.do(ctx, func() { got = idKey(pw, salt, p, uint32(len(key))) }); err != nil {
+		return false, false, err
+	}
+	if subtle.ConstantTimeCompare(got, key) != 1 {
+		return false, false, nil
+	}
+	return true, p != h.params || len(salt) != SaltLen || len(key) != KeyLen, nil
+}
+
+// Dummy does the work of a Verify against a hash made with h's parameters
+// and throws the result away. Call it when a login names an unknown user, so
+// that the reply takes as long as for a known one and its timing does not
+// tell an attacker which accounts exist. The error wraps ErrOverloaded.
+func (h *Hasher) Dummy(ctx context.Context, pw []byte) error {
+	return h.do(ctx, func() { idKey(pw, dummySalt, h.params, KeyLen) })
+}
+
+// idKey runs argon2id.
+func idKey(pw, salt []byte, p Params, keyLen uint32) []byte {
+	return argon2.IDKey(pw, salt, p.Iterations, p.MemoryKiB, p.Parallelism, keyLen)
+}
+
+// do runs f while holding a slot of the pool.
+func (h *Hasher) do(ctx context.Context, f func()) error {
+	if err := h.acquire(ctx); err != nil {
+		return err
+	}
+	defer h.release()
+	if h.holding != nil {
+		h.holding()
+	}
+	f()
+	return nil
+}
+
+// acquire takes a slot, waiting for one if fewer than h.max callers already
+// wait.
+func (h *Hasher) acquire(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%w: %w", ErrOverloaded, err)
+	}
+	select {
+	case h.slots <- struct{}{}:
+		h.running.Add(1)
+		return nil
+	default:
+	}
+	// Refuse at once when the queue is full: a waiter costs only a
+	// goroutine, but an unbounded queue turns a flood into ever longer waits
+	// for everyone.
+	if h.queued.Add(1) > int64(h.max) {
+		h.queued.Add(-1)
+		return ErrOverloaded
+	}
+	defer h.queued.Add(-1)
+	t := time.NewTimer(h.timeout)
+	defer t.Stop()
+	select {
+	case h.slots <- struct{}{}:
+		h.running.Add(1)
+		return nil
+	case <-t.C:
+		return fmt.Errorf("%w: no slot within %v", ErrOverloaded, h.timeout)
+	case <-ctx.Done():
+		return fmt.Errorf("%w: %w", ErrOverloaded, ctx.Err())
+	}
+}
+
+// release frees the slot taken by acquire.
+func (h *Hasher) release() {
+	h.running.Add(-1)
+	<-h.slots
+}
