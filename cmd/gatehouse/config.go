@@ -1,0 +1,194 @@
+package main
+
+import (
+	"context"
+	"crypto/hkdf"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/password"
+	"github.com/gatehouse/gatehouse/policy"
+	"github.com/gatehouse/gatehouse/sqlite"
+	"github.com/gatehouse/gatehouse/throttle"
+)
+
+// common are the options every command that opens the data dir shares.
+type common struct {
+	data   string
+	config string
+}
+
+func (c *common) register(fs *flag.FlagSet, e env) {
+	fs.StringVar(&c.data, "data", envOr(e, "GATEHOUSE_DATA", "./gatehouse-data"), "data `dir` (GATEHOUSE_DATA)")
+	fs.StringVar(&c.config, "config", e.getenv("GATEHOUSE_CONFIG"), "policy `file` (GATEHOUSE_CONFIG)")
+}
+
+func envOr(e env, key, def string) string {
+	if v := e.getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+// loadPolicy reads the policy file, if any, over the defaults.
+func loadPolicy(path string) (policy.Policy, policy.Sources, error) {
+	if path == "" {
+		p := policy.Default()
+		return p, nil, p.Validate()
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return policy.Policy{}, nil, fmt.Errorf("read policy: %w", err)
+	}
+	p, src, err := policy.Parse(data)
+	if err != nil {
+		return policy.Policy{}, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if err := p.Validate(); err != nil {
+		return policy.Policy{}, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return p, src, nil
+}
+
+// app is the wired-up server: stores, keys and the service.
+type app struct {
+	db     *sqlite.DB
+	keys   *gatehouse.Keyring
+	svc    *gatehouse.Service
+	policy policy.Policy
+}
+
+func (a *app) Close() error { return a.db.Close() }
+
+// openApp opens (creating on first start) the data dir, the database, the
+// master key and the signing keys, and builds the service.
+func openApp(ctx context.Context, c common, p policy.Policy, issuer string, e env, log *slog.Logger) (*app, error) {
+	if err := os.MkdirAll(c.data, 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	master, err := masterKey(c.data, e)
+	if err != nil {
+		return nil, err
+	}
+	db, err := sqlite.Open(ctx, filepath.Join(c.data, "gatehouse.db"))
+	if err != nil {
+		return nil, err
+	}
+	keys, err := gatehouse.NewKeyring(db, master, p.Tokens.Algorithm, nil)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := keys.EnsureActive(ctx); err != nil {
+		db.Close()
+		if errors.Is(err, gatehouse.ErrMasterKey) {
+			return nil, fmt.Errorf("%w; use the master key this data dir was created with (GATEHOUSE_MASTER_KEY or %s)", err, filepath.Join(c.data, "master.key"))
+		}
+		return nil, err
+	}
+	// The refresh successor key is derived from the master key, so every
+	// instance that shares the master key derives the same successors.
+	refreshKey, err := hkdf.Key(sha256.New, master, nil, "gatehouse refresh successor v1", 32)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	params := password.Params{
+		MemoryKiB: p.Passwords.Argon2.MemoryKiB, Iterations: p.Passwords.Argon2.Iterations,
+		Parallelism: p.Passwords.Argon2.Parallelism,
+	}
+	if err := params.Validate(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("policy passwords.argon2: %w", err)
+	}
+	hasher := password.NewHasher(password.Options{Params: params, MaxConcurrent: p.Passwords.MaxConcurrent})
+	svc, err := gatehouse.NewService(gatehouse.Config{
+		Users: db, Sessions: db, Keys: keys, Hasher: hasher, Limiter: throttle.NewMemory(nil),
+		Issuer: issuer, Audience: p.Audience,
+		AccessTTL: p.Tokens.AccessTTL, Leeway: p.Tokens.Leeway,
+		IdleTimeout: p.Sessions.IdleTimeout, AbsoluteLifetime: p.Sessions.AbsoluteLifetime,
+		ReuseGrace:       p.Sessions.ReuseGrace,
+		PasswordRules:    password.Rules{MinLength: p.Passwords.MinLength, MaxLength: p.Passwords.MaxLength},
+		RegistrationOpen: p.Registration == "open",
+		AccountLimit:     gatehouse.Limit{MaxFailures: p.Throttle.Account.MaxFailures, Window: p.Throttle.Account.Window},
+		IPLimit:          gatehouse.Limit{MaxFailures: p.Throttle.IP.MaxFailures, Window: p.Throttle.IP.Window},
+		RefreshKey:       refreshKey,
+		Logger:           log,
+	})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &app{db: db, keys: keys, svc: svc, policy: p}, nil
+}
+
+// masterKey returns the key that seals signing keys: GATEHOUSE_MASTER_KEY
+// (base64 of 32 bytes) when set, else the data dir's master.key file,
+// created with mode 0600 on first start.
+func masterKey(dir string, e env) ([]byte, error) {
+	if v := e.getenv("GATEHOUSE_MASTER_KEY"); v != "" {
+		k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(v))
+		if err != nil || len(k) != gatehouse.MasterKeySize {
+			return nil, fmt.Errorf("GATEHOUSE_MASTER_KEY must be the base64 encoding of %d random bytes (for example: head -c 32 /dev/urandom | base64)", gatehouse.MasterKeySize)
+		}
+		return k, nil
+	}
+	path := filepath.Join(dir, "master.key")
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		if _, err := os.Stat(filepath.Join(dir, "gatehouse.db")); err == nil {
+			return nil, fmt.Errorf("%s is missing but the database exists: restore the master key file or set GATEHOUSE_MASTER_KEY; a new key would not open the stored signing keys", path)
+		}
+		k := make([]byte, gatehouse.MasterKeySize)
+		rand.Read(k)
+		if err := os.WriteFile(path, []byte(base64.StdEncoding.EncodeToString(k)+"\n"), 0o600); err != nil {
+			return nil, fmt.Errorf("write master key: %w", err)
+		}
+		return k, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read master key: %w", err)
+	}
+	k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(b)))
+	if err != nil || len(k) != gatehouse.MasterKeySize {
+		return nil, fmt.Errorf("%s is not a valid master key (base64 of %d bytes)", path, gatehouse.MasterKeySize)
+	}
+	return k, nil
+}
+
+// checkPlainHTTPAddr refuses plain HTTP on anything but a loopback address:
+// cookies and passwords would cross the network in clear.
+func checkPlainHTTPAddr(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("invalid --addr %q: %w", addr, err)
+	}
+	if host == "localhost" {
+		return nil
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil || !ip.IsLoopback() {
+		return fmt.Errorf("refusing to serve plain HTTP on %s: passwords and session cookies would cross the network unencrypted; listen on a loopback address (127.0.0.1) behind a TLS-terminating proxy, or configure TLS", addr)
+	}
+	return nil
+}
+
+func sameSite(s string) http.SameSite {
+	if s == "strict" {
+		return http.SameSiteStrictMode
+	}
+	return http.SameSiteLaxMode
+}

@@ -1,0 +1,76 @@
+// Command gatehouse runs the Gatehouse authentication server and its
+// operator commands. It is the only part of Gatehouse that reads files and
+// the environment.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "gatehouse:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+// env holds what a command may read from the outside world; tests pass
+// their own.
+type env struct {
+	getenv func(string) string
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+}
+
+// run is the whole program, callable in-process by tests.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	e := env{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
+	if len(args) == 0 {
+		usage(stderr)
+		return flag.ErrHelp
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return runServe(ctx, rest, e)
+	case "user":
+		return runUser(ctx, rest, e)
+	case "version":
+		fmt.Fprintln(stdout, "gatehouse", version)
+		return nil
+	case "help", "-h", "--help":
+		usage(stdout)
+		return nil
+	default:
+		usage(stderr)
+		return fmt.Errorf("unknown command %q", cmd)
+	}
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `Gatehouse: login and user authentication for API servers.
+
+Usage:
+  gatehouse serve   [--addr 127.0.0.1:8080] [--data ./gatehouse-data] [--config gatehouse.yaml]
+  gatehouse user add --email EMAIL [--data DIR]     (password read from stdin)
+  gatehouse user disable --email EMAIL [--data DIR]
+  gatehouse version
+
+Environment: GATEHOUSE_ADDR, GATEHOUSE_DATA, GATEHOUSE_CONFIG, GATEHOUSE_MASTER_KEY.
+`)
+}

@@ -1,0 +1,152 @@
+// Package httpapi adapts the Gatehouse service to HTTP: the JSON API under
+// /auth/, the cookies that carry the tokens, CSRF defence, security headers,
+// and RequireAuth, the middleware any net/http API can use to protect its
+// own routes.
+package httpapi
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"github.com/gatehouse/gatehouse"
+)
+
+// Config is what NewServer needs.
+type Config struct {
+	Service *gatehouse.Service
+	// Ready reports whether the stores answer, for /readyz.
+	Ready func(ctx context.Context) error
+	// JWKS returns the public keys to publish.
+	JWKS func() []map[string]any
+	// SameSite is the access cookie's SameSite mode: lax (default) or strict.
+	// The refresh cookie is always strict.
+	SameSite http.SameSite
+	// TrustedOrigins may make cross-origin state-changing requests.
+	TrustedOrigins []string
+	// TrustedProxies are the addresses whose X-Forwarded-* headers are believed.
+	TrustedProxies []netip.Prefix
+	// HSTSMaxAge is sent in Strict-Transport-Security on HTTPS responses.
+	HSTSMaxAge time.Duration
+	Logger     *slog.Logger
+	Now        func() time.Time
+}
+
+type server struct {
+	svc            *gatehouse.Service
+	ready          func(context.Context) error
+	jwks           func() []map[string]any
+	sameSite       http.SameSite
+	trustedOrigins []string
+	trustedProxies []netip.Prefix
+	cop            *http.CrossOriginProtection
+	hsts           string
+	log            *slog.Logger
+	now            func() time.Time
+}
+
+// NewServer returns the Gatehouse HTTP API.
+func NewServer(cfg Config) (http.Handler, error) {
+	if cfg.Service == nil {
+		return nil, fmt.Errorf("httpapi: Config.Service is required")
+	}
+	s := &server{
+		svc: cfg.Service, ready: cfg.Ready, jwks: cfg.JWKS,
+		sameSite: cfg.SameSite, trustedOrigins: cfg.TrustedOrigins, trustedProxies: cfg.TrustedProxies,
+		cop: http.NewCrossOriginProtection(), log: cfg.Logger, now: cfg.Now,
+	}
+	switch s.sameSite {
+	case 0, http.SameSiteDefaultMode:
+		s.sameSite = http.SameSiteLaxMode
+	case http.SameSiteNoneMode:
+		return nil, fmt.Errorf("httpapi: SameSite=None is not supported for the access cookie")
+	}
+	for _, o := range cfg.TrustedOrigins {
+		if err := s.cop.AddTrustedOrigin(o); err != nil {
+			return nil, fmt.Errorf("httpapi: trusted origin %q: %w", o, err)
+		}
+	}
+	if cfg.HSTSMaxAge > 0 {
+		s.hsts = "max-age=" + strconv.Itoa(int(cfg.HSTSMaxAge/time.Second)) + "; includeSubDomains"
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.ready == nil {
+		s.ready = func(context.Context) error { return nil }
+	}
+	if s.jwks == nil {
+		s.jwks = func() []map[string]any { return nil }
+	}
+	mux := http.NewServeMux()
+	s.routes(mux)
+	var h http.Handler = problemFallback(mux)
+	h = s.csrf(h)
+	h = s.securityHeaders(h)
+	h = s.recoverPanics(h)
+	return h, nil
+}
+
+// NewHTTPServer returns an http.Server with the limits a public listener
+// needs: Go's zero values mean no timeouts and 1 MiB of headers, which let
+// slow or oversized clients hold connections and memory (I-02, I-06).
+func NewHTTPServer(addr string, h http.Handler) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    32 << 10,
+	}
+}
+
+// problemFallback makes the mux's own 404 and 405 answers problem+json
+// like every other error, keeping the Allow header of a 405.
+func problemFallback(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, pattern := mux.Handler(r)
+		if pattern != "" {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		h.ServeHTTP(&fallbackWriter{ResponseWriter: w}, r)
+	})
+}
+
+type fallbackWriter struct {
+	http.ResponseWriter
+	wrote bool
+}
+
+func (f *fallbackWriter) WriteHeader(code int) {
+	if f.wrote {
+		return
+	}
+	f.wrote = true
+	p := probNotFound
+	switch code {
+	case http.StatusMethodNotAllowed:
+		p = problem("method-not-allowed", "Method not allowed", code)
+	case http.StatusNotFound:
+	default:
+		p = problem("error", http.StatusText(code), code)
+	}
+	writeProblem(f.ResponseWriter, p)
+}
+
+func (f *fallbackWriter) Write(b []byte) (int, error) {
+	if !f.wrote {
+		f.WriteHeader(http.StatusOK)
+	}
+	return len(b), nil
+}

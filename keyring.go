@@ -1,0 +1,196 @@
+package gatehouse
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gatehouse/gatehouse/token"
+)
+
+// MasterKeySize is the length of the key that seals private signing keys.
+const MasterKeySize = 32
+
+// ErrMasterKey is returned when a stored key cannot be opened with the master
+// key given: the key is wrong, or the data was tampered with. Gatehouse never
+// answers this by generating a new key, which would silently log everyone out
+// and hide the misconfiguration.
+var ErrMasterKey = errors.New("gatehouse: wrong master key: cannot decrypt stored signing keys")
+
+// Keyring holds the signing keys loaded from the store and decrypted. It is
+// the token.KeySet the verifier looks keys up in, by kid only.
+type Keyring struct {
+	store     KeyStore
+	aead      cipher.AEAD
+	algorithm string
+	now       func() time.Time
+
+	mu    sync.Mutex // serialises Load and changes
+	state atomic.Pointer[keyringState]
+}
+
+type keyringState struct {
+	byID   map[string]*token.Key
+	active *token.Key
+	recs   []*KeyRecord
+}
+
+// NewKeyring returns a keyring over store, sealing with masterKey, creating
+// keys of algorithm when it needs one.
+func NewKeyring(store KeyStore, masterKey []byte, algorithm string, now func() time.Time) (*Keyring, error) {
+	if len(masterKey) != MasterKeySize {
+		return nil, fmt.Errorf("gatehouse: master key must be %d bytes, got %d", MasterKeySize, len(masterKey))
+	}
+	block, err := aes.NewCipher(masterKey)
+	if err != nil {
+		return nil, err
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, err
+	}
+	if now == nil {
+		now = time.Now
+	}
+	k := &Keyring{store: store, aead: aead, algorithm: algorithm, now: now}
+	k.state.Store(&keyringState{byID: map[string]*token.Key{}})
+	return k, nil
+}
+
+// Load reads every key from the store and decrypts it. A key that does not
+// decrypt is ErrMasterKey.
+func (k *Keyring) Load(ctx context.Context) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.loadLocked(ctx)
+}
+
+func (k *Keyring) loadLocked(ctx context.Context) error {
+	recs, err := k.store.Keys(ctx)
+	if err != nil {
+		return fmt.Errorf("gatehouse: load keys: %w", err)
+	}
+	st := &keyringState{byID: make(map[string]*token.Key, len(recs)), recs: recs}
+	var activeRec *KeyRecord
+	for _, r := range recs {
+		der, err := k.open(r)
+		if err != nil {
+			return fmt.Errorf("%w (key %s)", ErrMasterKey, r.ID)
+		}
+		key, err := token.ParsePrivate(r.Algorithm, der, r.ID)
+		if err != nil {
+			return fmt.Errorf("gatehouse: key %s: %w", r.ID, err)
+		}
+		st.byID[r.ID] = key
+		// The newest active key signs; older active keys (two instances
+		// that both created one) still verify.
+		if r.State == KeyActive && (activeRec == nil || !r.ActivatedAt.Before(activeRec.ActivatedAt)) {
+			activeRec, st.active = r, key
+		}
+	}
+	k.state.Store(st)
+	return nil
+}
+
+// EnsureActive loads the keys and, when none is active, creates and stores
+// one, so that the first start of a server has a key to sign with.
+func (k *Keyring) EnsureActive(ctx context.Context) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if err := k.loadLocked(ctx); err != nil {
+		return err
+	}
+	if k.state.Load().active != nil {
+		return nil
+	}
+	if _, err := k.addLocked(ctx, nil, KeyActive); err != nil {
+		return err
+	}
+	return k.loadLocked(ctx)
+}
+
+// Add stores key (a new one of the keyring's algorithm when nil) in state.
+func (k *Keyring) Add(ctx context.Context, key *token.Key, state string) (*KeyRecord, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	rec, err := k.addLocked(ctx, key, state)
+	if err != nil {
+		return nil, err
+	}
+	return rec, k.loadLocked(ctx)
+}
+
+func (k *Keyring) addLocked(ctx context.Context, key *token.Key, state string) (*KeyRecord, error) {
+	if key == nil {
+		var err error
+		if key, err = token.GenerateKey(k.algorithm); err != nil {
+			return nil, err
+		}
+	}
+	if err := key.Validate(); err != nil {
+		return nil, err
+	}
+	der, err := token.MarshalPrivate(key)
+	if err != nil {
+		return nil, err
+	}
+	now := k.now().UTC()
+	rec := &KeyRecord{ID: key.ID, Algorithm: key.Algorithm, State: state, CreatedAt: now}
+	if state == KeyActive {
+		rec.ActivatedAt = now
+	}
+	if rec.Sealed, err = k.seal(rec.ID, der); err != nil {
+		return nil, err
+	}
+	if err := k.store.CreateKey(ctx, rec); err != nil {
+		return nil, fmt.Errorf("gatehouse: store key: %w", err)
+	}
+	return rec, nil
+}
+
+// VerificationKey returns the key with the given kid. It implements token.KeySet.
+func (k *Keyring) VerificationKey(kid string) (*token.Key, bool) {
+	key, ok := k.state.Load().byID[kid]
+	return key, ok
+}
+
+// SigningKey returns the active key, or nil when there is none.
+func (k *Keyring) SigningKey() *token.Key { return k.state.Load().active }
+
+// Records returns the stored records as last loaded.
+func (k *Keyring) Records() []*KeyRecord { return k.state.Load().recs }
+
+// PublicJWKs returns the public JWKs of every asymmetric key held. Symmetric
+// (HS256) keys are never published.
+func (k *Keyring) PublicJWKs() []map[string]any {
+	st := k.state.Load()
+	out := []map[string]any{}
+	for _, r := range st.recs {
+		if jwk, ok := st.byID[r.ID].JWK(); ok {
+			out = append(out, jwk)
+		}
+	}
+	return out
+}
+
+func (k *Keyring) seal(kid string, plain []byte) ([]byte, error) {
+	nonce := make([]byte, k.aead.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, err
+	}
+	return k.aead.Seal(nonce, nonce, plain, []byte(kid)), nil
+}
+
+func (k *Keyring) open(r *KeyRecord) ([]byte, error) {
+	ns := k.aead.NonceSize()
+	if len(r.Sealed) < ns {
+		return nil, errors.New("sealed key too short")
+	}
+	return k.aead.Open(nil, r.Sealed[:ns], r.Sealed[ns:], []byte(r.ID))
+}
