@@ -26,13 +26,13 @@ type sessionJSON struct {
 }
 
 func toUser(u *gatehouse.User) userJSON {
-	return userJSON{ID: u.ID, Email: u.Email, DisplayName: u.DisplayName, CreatedAt: u.CreatedAt.UTC()}
+	return userJSON{ID: u.ID, Email: u.Email, DisplayName: u.DisplayName, CreatedAt: u.CreatedAt.UTC().Truncate(time.Second)}
 }
 
 func (s *server) toSession(sess *gatehouse.Session, current string) sessionJSON {
 	return sessionJSON{
-		ID: sess.ID, CreatedAt: sess.CreatedAt.UTC(), LastUsedAt: sess.LastUsedAt.UTC(),
-		ExpiresAt: s.svc.SessionExpiresAt(sess).UTC(), UserAgent: sess.UserAgent, Current: sess.ID == current,
+		ID: sess.ID, CreatedAt: sess.CreatedAt.UTC().Truncate(time.Second), LastUsedAt: sess.LastUsedAt.UTC().Truncate(time.Second),
+		ExpiresAt: s.svc.SessionExpiresAt(sess).UTC().Truncate(time.Second), UserAgent: sess.UserAgent, Current: sess.ID == current,
 	}
 }
 

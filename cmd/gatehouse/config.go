@@ -76,6 +76,11 @@ func (a *app) Close() error { return a.db.Close() }
 // openApp opens (creating on first start) the data dir, the database, the
 // master key and the signing keys, and builds the service.
 func openApp(ctx context.Context, c common, p policy.Policy, issuer string, e env, log *slog.Logger) (*app, error) {
+	dir, err := filepath.Abs(c.data)
+	if err != nil {
+		return nil, err
+	}
+	c.data = dir
 	if err := os.MkdirAll(c.data, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
