@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"runtime/debug"
 	"slices"
@@ -130,4 +132,55 @@ func (s *server) scheme(r *http.Request) string {
 		return "https"
 	}
 	return "http"
+}
+
+// requireSecureTransport refuses a request that crossed a network in clear:
+// one without TLS, from an address that is neither loopback nor a trusted
+// proxy vouching (X-Forwarded-Proto: https) that the client used https.
+// Credentials sent that way are never processed (J-03), and the answer is a
+// plain 403, not a redirect a client would follow with its body again.
+func (s *server) requireSecureTransport(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		probe := r.URL.Path == "/healthz" || r.URL.Path == "/readyz"
+		if !probe && r.TLS == nil && !forwardedHTTPS(r, s.trustedProxies) && !remoteLoopback(r) {
+			writeProblem(w, problem("https-required", "HTTPS required", http.StatusForbidden))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func remoteLoopback(r *http.Request) bool {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	return err == nil && ap.Addr().Unmap().IsLoopback()
+}
+
+// RedirectToHTTPS is the handler of the optional plain-HTTP listener: it
+// sends browsers navigating to a page to the https origin and answers
+// everything else, API routes included, with 403. It never reads or sets a
+// cookie.
+func RedirectToHTTPS(httpsPort string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		api := strings.HasPrefix(r.URL.Path, "/auth/") || strings.HasPrefix(r.URL.Path, "/api/")
+		if api || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
+			writeProblem(w, problem("https-required", "HTTPS required", http.StatusForbidden))
+			return
+		}
+		host := r.Host
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		if strings.ContainsAny(host, "/\\@?#") || host == "" {
+			writeProblem(w, problem("invalid-input", "Bad Host header", http.StatusBadRequest))
+			return
+		}
+		if strings.Contains(host, ":") {
+			host = "[" + host + "]"
+		}
+		if httpsPort != "443" && httpsPort != "" {
+			host += ":" + httpsPort
+		}
+		http.Redirect(w, r, "https://"+host+r.URL.RequestURI(), http.StatusMovedPermanently)
+	})
 }

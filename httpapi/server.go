@@ -33,8 +33,10 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// HSTSMaxAge is sent in Strict-Transport-Security on HTTPS responses.
 	HSTSMaxAge time.Duration
-	Logger     *slog.Logger
-	Now        func() time.Time
+	// HSTSIncludeSubdomains adds includeSubDomains to the HSTS header.
+	HSTSIncludeSubdomains bool
+	Logger                *slog.Logger
+	Now                   func() time.Time
 }
 
 type server struct {
@@ -72,7 +74,10 @@ func NewServer(cfg Config) (http.Handler, error) {
 		}
 	}
 	if cfg.HSTSMaxAge > 0 {
-		s.hsts = "max-age=" + strconv.Itoa(int(cfg.HSTSMaxAge/time.Second)) + "; includeSubDomains"
+		s.hsts = "max-age=" + strconv.Itoa(int(cfg.HSTSMaxAge/time.Second))
+		if cfg.HSTSIncludeSubdomains {
+			s.hsts += "; includeSubDomains"
+		}
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -90,6 +95,7 @@ func NewServer(cfg Config) (http.Handler, error) {
 	s.routes(mux)
 	var h http.Handler = problemFallback(mux)
 	h = s.csrf(h)
+	h = s.requireSecureTransport(h)
 	h = s.securityHeaders(h)
 	h = s.recoverPanics(h)
 	return h, nil

@@ -3,11 +3,13 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"encoding/base64"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -16,9 +18,10 @@ import (
 
 // server is a gatehouse serve running in-process.
 type server struct {
-	url  string
-	done chan error
-	stop context.CancelFunc
+	url      string
+	redirect string // address of the http redirect listener, if any
+	done     chan error
+	stop     context.CancelFunc
 
 	once sync.Once
 	err  error
@@ -53,10 +56,14 @@ func startServe(t *testing.T, envv map[string]string, args ...string) *server {
 	}()
 	lines := bufio.NewScanner(pr)
 	urlc := make(chan string, 1)
+	redirc := make(chan string, 1)
 	go func() {
 		for lines.Scan() {
 			if _, after, ok := strings.Cut(lines.Text(), "listening on "); ok {
 				urlc <- after
+			}
+			if _, after, ok := strings.Cut(lines.Text(), "redirecting http://"); ok {
+				redirc <- strings.TrimSuffix(after, " to https")
 			}
 		}
 		close(urlc)
@@ -78,8 +85,16 @@ func startServe(t *testing.T, envv map[string]string, args ...string) *server {
 			t.Errorf("serve returned %v after SIGTERM-like stop, want nil", err)
 		}
 	})
+	if slices.Contains(args, "--http-redirect-addr") {
+		select {
+		case s.redirect = <-redirc:
+		case <-time.After(10 * time.Second):
+			t.Fatal("serve did not print its redirect address")
+		}
+	}
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
 	for i := 0; ; i++ {
-		res, err := http.Get(s.url + "/healthz")
+		res, err := client.Get(s.url + "/healthz")
 		if err == nil {
 			res.Body.Close()
 			if res.StatusCode == 200 {
@@ -245,4 +260,10 @@ func TestMasterKeyErrors(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "GATEHOUSE_MASTER_KEY must be") {
 		t.Fatalf("short master key: err = %v", err)
 	}
+}
+
+// startServeTLS is startServe for https servers.
+func startServeTLS(t *testing.T, args ...string) *server {
+	t.Helper()
+	return startServe(t, nil, args...)
 }

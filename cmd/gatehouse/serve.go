@@ -8,6 +8,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/gatehouse/gatehouse/httpapi"
@@ -20,27 +23,57 @@ func runServe(ctx context.Context, args []string, e env) error {
 	c.register(fs, e)
 	addr := fs.String("addr", envOr(e, "GATEHOUSE_ADDR", "127.0.0.1:8080"), "listen `address` (GATEHOUSE_ADDR)")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 15*time.Second, "how long in-flight requests may take to finish on SIGTERM")
+	tlsCert := fs.String("tls-cert", e.getenv("GATEHOUSE_TLS_CERT"), "TLS certificate `file` (PEM, full chain; GATEHOUSE_TLS_CERT)")
+	tlsKey := fs.String("tls-key", e.getenv("GATEHOUSE_TLS_KEY"), "TLS private key `file` (PEM; GATEHOUSE_TLS_KEY)")
+	devTLS := fs.Bool("dev-tls", false, "serve https with a self-signed certificate for localhost kept in the data dir (for trying it out)")
+	redirectAddr := fs.String("http-redirect-addr", e.getenv("GATEHOUSE_HTTP_REDIRECT_ADDR"), "optional plain-HTTP `address` that redirects pages to https")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
 	}
-	if err := checkPlainHTTPAddr(*addr); err != nil {
-		return err
+	if (*tlsCert == "") != (*tlsKey == "") {
+		return errTLSPair
 	}
 	p, _, err := loadPolicy(c.config)
 	if err != nil {
 		return err
 	}
+	useTLS := *tlsCert != "" || *devTLS
+	if !useTLS && len(p.Transport.TrustedProxies) == 0 {
+		// Behind trusted proxies plain HTTP is fine on any address: each
+		// request must then come from a proxy that says it was https.
+		if err := checkPlainHTTPAddr(*addr); err != nil {
+			return err
+		}
+	}
 	log := slog.New(slog.NewJSONHandler(e.stderr, nil))
+	var certs *certReloader
+	if useTLS {
+		if *devTLS && *tlsCert == "" {
+			if err := os.MkdirAll(c.data, 0o700); err != nil {
+				return err
+			}
+			if *tlsCert, *tlsKey, err = devCertificate(c.data); err != nil {
+				return fmt.Errorf("dev TLS certificate: %w", err)
+			}
+		}
+		if certs, err = newCertReloader(*tlsCert, *tlsKey, log); err != nil {
+			return err
+		}
+	}
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
 	}
 	defer ln.Close()
-	url := "http://" + ln.Addr().String()
+	scheme := "http"
+	if useTLS {
+		scheme = "https"
+	}
+	url := scheme + "://" + ln.Addr().String()
 	issuer := p.Issuer
 	if issuer == "" {
 		issuer = url
@@ -52,14 +85,15 @@ func runServe(ctx context.Context, args []string, e env) error {
 	defer a.Close()
 
 	h, err := httpapi.NewServer(httpapi.Config{
-		Service:        a.svc,
-		Ready:          a.db.Ping,
-		JWKS:           a.keys.PublicJWKs,
-		SameSite:       sameSite(p.Cookies.SameSite),
-		TrustedOrigins: p.CSRF.TrustedOrigins,
-		TrustedProxies: p.Transport.TrustedProxies,
-		HSTSMaxAge:     p.Transport.HSTSMaxAge,
-		Logger:         log,
+		Service:               a.svc,
+		Ready:                 a.db.Ping,
+		JWKS:                  a.keys.PublicJWKs,
+		SameSite:              sameSite(p.Cookies.SameSite),
+		TrustedOrigins:        p.CSRF.TrustedOrigins,
+		TrustedProxies:        p.Transport.TrustedProxies,
+		HSTSMaxAge:            p.Transport.HSTSMaxAge,
+		HSTSIncludeSubdomains: true,
+		Logger:                log,
 	})
 	if err != nil {
 		return err
@@ -71,9 +105,33 @@ func runServe(ctx context.Context, args []string, e env) error {
 	defer cancel()
 	go a.svc.Run(runCtx, 2*time.Second)
 
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	errc := make(chan error, 2)
+	if certs != nil {
+		srv.TLSConfig = serverTLSConfig(certs.GetCertificate)
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		go certs.watch(runCtx, hup, 2*time.Second)
+		go func() { errc <- srv.ServeTLS(ln, "", "") }()
+	} else {
+		go func() { errc <- srv.Serve(ln) }()
+	}
 	fmt.Fprintf(e.stdout, "gatehouse %s listening on %s\n", version, url)
+
+	var redirect *http.Server
+	if *redirectAddr != "" {
+		if !useTLS {
+			return errors.New("--http-redirect-addr needs TLS (--tls-cert/--tls-key or --dev-tls)")
+		}
+		rln, err := net.Listen("tcp", *redirectAddr)
+		if err != nil {
+			return err
+		}
+		_, port, _ := net.SplitHostPort(ln.Addr().String())
+		redirect = httpapi.NewHTTPServer(*redirectAddr, httpapi.RedirectToHTTPS(port))
+		go func() { errc <- redirect.Serve(rln) }()
+		fmt.Fprintf(e.stdout, "gatehouse redirecting http://%s to https\n", rln.Addr())
+	}
 
 	select {
 	case err := <-errc:
@@ -83,6 +141,9 @@ func runServe(ctx context.Context, args []string, e env) error {
 	// Stop accepting, let in-flight requests finish, then close the store.
 	sctx, scancel := context.WithTimeout(context.Background(), *shutdownTimeout)
 	defer scancel()
+	if redirect != nil {
+		redirect.Shutdown(sctx)
+	}
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
