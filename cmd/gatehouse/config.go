@@ -46,8 +46,7 @@ func envOr(e env, key, def string) string {
 // loadPolicy reads the policy file, if any, over the defaults.
 func loadPolicy(path string) (policy.Policy, policy.Sources, error) {
 	if path == "" {
-		p := policy.Default()
-		return p, nil, p.Validate()
+		return policy.Parse(nil)
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -57,7 +56,7 @@ func loadPolicy(path string) (policy.Policy, policy.Sources, error) {
 	if err != nil {
 		return policy.Policy{}, nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if err := p.Validate(); err != nil {
+	if err := src.Locate(p.Validate()); err != nil {
 		return policy.Policy{}, nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return p, src, nil
