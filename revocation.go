@@ -19,6 +19,9 @@ type Revocations struct {
 	keep time.Duration
 	m    sync.Map // session id -> time.Time until which to keep it
 	n    atomic.Int64
+
+	subMu sync.Mutex
+	subs  map[chan Revocation]struct{}
 }
 
 // NewRevocations returns an empty set that keeps entries for keep.
@@ -26,10 +29,40 @@ func NewRevocations(keep time.Duration) *Revocations {
 	return &Revocations{keep: keep}
 }
 
-// Add marks a session as ended at at.
-func (r *Revocations) Add(sessionID string, at time.Time) {
-	if _, loaded := r.m.LoadOrStore(sessionID, at.Add(r.keep)); !loaded {
-		r.n.Add(1)
+// Add marks a session as ended at at. It reports whether the session was
+// new to the set; subscribers hear of new ones only.
+func (r *Revocations) Add(sessionID string, at time.Time) bool {
+	if _, loaded := r.m.LoadOrStore(sessionID, at.Add(r.keep)); loaded {
+		return false
+	}
+	r.n.Add(1)
+	r.subMu.Lock()
+	for ch := range r.subs {
+		select {
+		case ch <- Revocation{SessionID: sessionID, RevokedAt: at}:
+		default:
+			// A subscriber that does not keep up misses the push; it
+			// must resynchronise from the store (RevokedSince).
+		}
+	}
+	r.subMu.Unlock()
+	return true
+}
+
+// Subscribe returns a channel that receives every session newly added to
+// the set, and a function that ends the subscription.
+func (r *Revocations) Subscribe(buffer int) (<-chan Revocation, func()) {
+	ch := make(chan Revocation, buffer)
+	r.subMu.Lock()
+	if r.subs == nil {
+		r.subs = make(map[chan Revocation]struct{})
+	}
+	r.subs[ch] = struct{}{}
+	r.subMu.Unlock()
+	return ch, func() {
+		r.subMu.Lock()
+		delete(r.subs, ch)
+		r.subMu.Unlock()
 	}
 }
 

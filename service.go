@@ -28,6 +28,17 @@ type Limiter interface {
 	Reset(ctx context.Context, key string) error
 }
 
+// RevocationBroker carries session revocations between instances, so that a
+// logout on one is enforced by the others within about a second instead of
+// at the next store poll.
+type RevocationBroker interface {
+	// Publish announces a revocation to every instance.
+	Publish(ctx context.Context, r Revocation) error
+	// Listen calls fn for every revocation published, by any instance,
+	// until ctx ends or the connection fails (then it returns the error).
+	Listen(ctx context.Context, fn func(Revocation)) error
+}
+
 // Limit is a number of failures allowed in a window.
 type Limit struct {
 	MaxFailures int
@@ -41,7 +52,8 @@ type Config struct {
 	Keys     *Keyring
 	Hasher   *password.Hasher
 	Limiter  Limiter
-	Events   EventSink // optional
+	Events   EventSink        // optional
+	Broker   RevocationBroker // optional; needed with several instances
 
 	Issuer, Audience string
 	AccessTTL        time.Duration
@@ -70,6 +82,7 @@ type Service struct {
 	hasher   *password.Hasher
 	limiter  Limiter
 	events   EventSink
+	broker   RevocationBroker
 	verifier *token.Verifier
 	revoked  *Revocations
 	alive    *aliveCache
@@ -98,7 +111,7 @@ func NewService(cfg Config) (*Service, error) {
 	}
 	s := &Service{
 		users: cfg.Users, sessions: cfg.Sessions, keys: cfg.Keys, hasher: cfg.Hasher,
-		limiter: cfg.Limiter, events: cfg.Events, cfg: cfg, now: cfg.Now, log: cfg.Logger,
+		limiter: cfg.Limiter, events: cfg.Events, broker: cfg.Broker, cfg: cfg, now: cfg.Now, log: cfg.Logger,
 		revoked: NewRevocations(cfg.AccessTTL + cfg.Leeway),
 		alive:   newAliveCache(100_000),
 	}
@@ -457,9 +470,21 @@ func (s *Service) successor(raw []byte) []byte {
 // session's access tokens at once.
 func (s *Service) endSession(ctx context.Context, sess *Session, reason string) error {
 	now := s.now().UTC()
-	s.revoked.Add(sess.ID, now)
-	s.alive.drop(sess.ID)
+	s.revokeLocal(ctx, sess.ID, now)
 	return s.sessions.RevokeSession(ctx, sess.ID, reason, now)
+}
+
+// revokeLocal ends a session in this instance's memory and tells the other
+// instances. The store remains the record: an instance that misses the
+// broadcast catches up at its next sync.
+func (s *Service) revokeLocal(ctx context.Context, id string, at time.Time) {
+	s.revoked.Add(id, at)
+	s.alive.drop(id)
+	if s.broker != nil {
+		if err := s.broker.Publish(ctx, Revocation{SessionID: id, RevokedAt: at}); err != nil {
+			s.log.WarnContext(ctx, "publish revocation", slog.Any("error", err))
+		}
+	}
 }
 
 // Logout ends the session that the access token or, failing that, the
@@ -504,8 +529,7 @@ func (s *Service) endUserSessions(ctx context.Context, userID, except, reason st
 	now := s.now().UTC()
 	ids, err := s.sessions.RevokeUserSessions(ctx, userID, except, reason, now)
 	for _, id := range ids {
-		s.revoked.Add(id, now)
-		s.alive.drop(id)
+		s.revokeLocal(ctx, id, now)
 	}
 	return err
 }
@@ -725,6 +749,9 @@ func (s *Service) Run(ctx context.Context, interval time.Duration) error {
 	if since, err = s.SyncRevocations(ctx, since); err != nil {
 		return err
 	}
+	if s.broker != nil {
+		go s.listen(ctx)
+	}
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	lastCleanup := time.Time{}
@@ -745,6 +772,25 @@ func (s *Service) Run(ctx context.Context, interval time.Duration) error {
 			if _, err := s.sessions.DeleteSessionsBefore(ctx, now.Add(-24*time.Hour)); err != nil {
 				s.log.WarnContext(ctx, "delete old sessions", slog.Any("error", err))
 			}
+		}
+	}
+}
+
+// listen applies revocations published by other instances, reconnecting
+// after failures until ctx ends.
+func (s *Service) listen(ctx context.Context) {
+	for ctx.Err() == nil {
+		err := s.broker.Listen(ctx, func(r Revocation) {
+			s.revoked.Add(r.SessionID, r.RevokedAt)
+			s.alive.drop(r.SessionID)
+		})
+		if ctx.Err() != nil {
+			return
+		}
+		s.log.WarnContext(ctx, "revocation broker", slog.Any("error", err))
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
 		}
 	}
 }

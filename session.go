@@ -68,10 +68,12 @@ const (
 	ReasonUserDisabled   = "user_disabled"
 )
 
-// SessionStore persists sessions and their refresh token families.
+// SessionStore persists sessions and their refresh token families. Times
+// come back in UTC, truncated to at least millisecond precision.
 type SessionStore interface {
 	// CreateSession inserts s and a RefreshRecord of generation s.Generation
-	// for s.RefreshHash, atomically.
+	// for s.RefreshHash, atomically. It returns ErrConflict for a duplicate
+	// id and ErrNotFound for an unknown user.
 	CreateSession(ctx context.Context, s *Session) error
 	// Session returns the session or ErrNotFound.
 	Session(ctx context.Context, id string) (*Session, error)
@@ -81,12 +83,13 @@ type SessionStore interface {
 	// r.NewHash as its current token, sets LastUsedAt and RotatedAt to r.Now and
 	// records the new hash, all atomically. It returns ErrConflict when the
 	// session is no longer at r.From or has been revoked, so that two
-	// concurrent rotations can never both succeed.
+	// concurrent rotations can never both succeed. A session that does not
+	// exist is ErrConflict or ErrNotFound.
 	RotateRefresh(ctx context.Context, r Rotation) error
 	// RevokeSession ends a session. Revoking an ended session keeps its first
 	// revocation. It returns ErrNotFound.
 	RevokeSession(ctx context.Context, id, reason string, now time.Time) error
-	// RevokeUserSessions ends every live session of a user except the one
+	// RevokeUserSessions ends every unrevoked session of a user except the one
 	// named by except (which may be empty), and returns the ids it ended.
 	RevokeUserSessions(ctx context.Context, userID, except, reason string, now time.Time) ([]string, error)
 	// ActiveSessions lists the live sessions of a user whose absolute
