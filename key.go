@@ -35,6 +35,13 @@ type KeyStore interface {
 	// UpdateKeyState sets a key's state and its ActivatedAt/RetiredAt times.
 	// It returns ErrNotFound.
 	UpdateKeyState(ctx context.Context, k *KeyRecord) error
+	// SwapKeyState is UpdateKeyState as a compare-and-swap: it changes the
+	// key only while its stored state is from, so that two instances (or an
+	// instance and an operator) acting on what they read a moment ago can
+	// never move a key backwards, say a retired key back to active. It
+	// returns ErrConflict when the stored state is not from, ErrNotFound
+	// when the key does not exist.
+	SwapKeyState(ctx context.Context, k *KeyRecord, from string) error
 	// DeleteKey removes a key. It returns ErrNotFound.
 	DeleteKey(ctx context.Context, id string) error
 }

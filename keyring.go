@@ -31,8 +31,12 @@ type Keyring struct {
 	algorithm string
 	now       func() time.Time
 
-	mu    sync.Mutex // serialises Load and changes
-	state atomic.Pointer[keyringState]
+	mu       sync.Mutex // serialises Load and changes
+	state    atomic.Pointer[keyringState]
+	schedule atomic.Pointer[KeySchedule]
+	// lastKidReload is when (k.now, in Unix nanoseconds) a token naming an
+	// unknown kid last made the keyring reload; see VerificationKey.
+	lastKidReload atomic.Int64
 }
 
 type keyringState struct {
@@ -60,6 +64,7 @@ func NewKeyring(store KeyStore, masterKey []byte, algorithm string, now func() t
 	}
 	k := &Keyring{store: store, aead: aead, algorithm: algorithm, now: now}
 	k.state.Store(&keyringState{byID: map[string]*token.Key{}})
+	k.schedule.Store(&KeySchedule{})
 	return k, nil
 }
 
@@ -109,7 +114,7 @@ func (k *Keyring) EnsureActive(ctx context.Context) error {
 	if k.state.Load().active != nil {
 		return nil
 	}
-	if _, err := k.addLocked(ctx, nil, KeyActive); err != nil {
+	if _, err := k.addLocked(ctx, nil, KeyActive, k.now()); err != nil {
 		return err
 	}
 	return k.loadLocked(ctx)
@@ -119,14 +124,14 @@ func (k *Keyring) EnsureActive(ctx context.Context) error {
 func (k *Keyring) Add(ctx context.Context, key *token.Key, state string) (*KeyRecord, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	rec, err := k.addLocked(ctx, key, state)
+	rec, err := k.addLocked(ctx, key, state, k.now())
 	if err != nil {
 		return nil, err
 	}
 	return rec, k.loadLocked(ctx)
 }
 
-func (k *Keyring) addLocked(ctx context.Context, key *token.Key, state string) (*KeyRecord, error) {
+func (k *Keyring) addLocked(ctx context.Context, key *token.Key, state string, now time.Time) (*KeyRecord, error) {
 	if key == nil {
 		var err error
 		if key, err = token.GenerateKey(k.algorithm); err != nil {
@@ -140,10 +145,16 @@ func (k *Keyring) addLocked(ctx context.Context, key *token.Key, state string) (
 	if err != nil {
 		return nil, err
 	}
-	now := k.now().UTC()
+	now = now.UTC()
 	rec := &KeyRecord{ID: key.ID, Algorithm: key.Algorithm, State: state, CreatedAt: now}
-	if state == KeyActive {
+	switch state {
+	case KeyNext:
+	case KeyActive:
 		rec.ActivatedAt = now
+	case KeyRetired:
+		rec.RetiredAt = now
+	default:
+		return nil, fmt.Errorf("gatehouse: unknown key state %q", state)
 	}
 	if rec.Sealed, err = k.seal(rec.ID, der); err != nil {
 		return nil, err
@@ -155,9 +166,39 @@ func (k *Keyring) addLocked(ctx context.Context, key *token.Key, state string) (
 }
 
 // VerificationKey returns the key with the given kid. It implements token.KeySet.
+//
+// A kid this instance does not hold may be a key another instance has just
+// created and activated (gatehouse keys rotate, or import --activate), so a
+// miss reloads the keys from the store, but at most once per
+// kidReloadInterval: a flood of tokens with made-up kids costs the store
+// one read per interval, not one per token.
 func (k *Keyring) VerificationKey(kid string) (*token.Key, bool) {
+	if key, ok := k.state.Load().byID[kid]; ok {
+		return key, true
+	}
+	if !k.claimKidReload() {
+		return nil, false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := k.Load(ctx); err != nil {
+		return nil, false
+	}
 	key, ok := k.state.Load().byID[kid]
 	return key, ok
+}
+
+// kidReloadInterval is the least time between two reloads caused by
+// unknown kids.
+const kidReloadInterval = 10 * time.Second
+
+func (k *Keyring) claimKidReload() bool {
+	now := k.now().UnixNano()
+	last := k.lastKidReload.Load()
+	if last != 0 && now-last < int64(kidReloadInterval) && now >= last {
+		return false
+	}
+	return k.lastKidReload.CompareAndSwap(last, now)
 }
 
 // SigningKey returns the active key, or nil when there is none.

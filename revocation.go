@@ -1,6 +1,8 @@
 package gatehouse
 
 import (
+	"cmp"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -71,6 +73,26 @@ func (r *Revocations) Revoked(sessionID string) bool {
 	_, ok := r.m.Load(sessionID)
 	return ok
 }
+
+// Since returns the sessions revoked at or after since that the set still
+// holds, oldest first. It is the snapshot the revocation feed gives other
+// services.
+func (r *Revocations) Since(since time.Time) []Revocation {
+	var list []Revocation
+	r.m.Range(func(k, v any) bool {
+		if at := v.(time.Time).Add(-r.keep); !at.Before(since) {
+			list = append(list, Revocation{SessionID: k.(string), RevokedAt: at})
+		}
+		return true
+	})
+	slices.SortFunc(list, func(a, b Revocation) int {
+		return cmp.Or(a.RevokedAt.Compare(b.RevokedAt), cmp.Compare(a.SessionID, b.SessionID))
+	})
+	return list
+}
+
+// Keep is how long an entry is held after its revocation.
+func (r *Revocations) Keep() time.Duration { return r.keep }
 
 // Len reports how many sessions are held.
 func (r *Revocations) Len() int { return int(r.n.Load()) }

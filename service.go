@@ -741,8 +741,9 @@ func (s *Service) SyncRevocations(ctx context.Context, since time.Time) (time.Ti
 }
 
 // Run keeps the in-memory state in step with the store until ctx ends:
-// revocations made by other instances every interval, and the removal of
-// sessions that ended long ago.
+// revocations made by other instances every interval, the signing keys
+// every KeyReloadInterval (Keyring.Maintain), and the removal of sessions
+// that ended long ago.
 func (s *Service) Run(ctx context.Context, interval time.Duration) error {
 	since := s.now().Add(-(s.cfg.AccessTTL + s.cfg.Leeway))
 	var err error
@@ -752,14 +753,25 @@ func (s *Service) Run(ctx context.Context, interval time.Duration) error {
 	if s.broker != nil {
 		go s.listen(ctx)
 	}
+	if err := s.keys.Maintain(ctx, s.now()); err != nil {
+		s.log.WarnContext(ctx, "maintain signing keys", slog.Any("error", err))
+	}
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
-	lastCleanup := time.Time{}
+	lastCleanup, lastKeys := time.Time{}, time.Now()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-tick.C:
+		}
+		// Keys: pick up what other instances and the operator changed,
+		// rotate when due, delete retired keys nobody needs (rotation.go).
+		if time.Since(lastKeys) >= KeyReloadInterval {
+			lastKeys = time.Now()
+			if err := s.keys.Maintain(ctx, s.now()); err != nil {
+				s.log.WarnContext(ctx, "maintain signing keys", slog.Any("error", err))
+			}
 		}
 		if next, err := s.SyncRevocations(ctx, since); err != nil {
 			s.log.WarnContext(ctx, "sync revocations", slog.Any("error", err))

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 
 	"github.com/gatehouse/gatehouse"
 )
@@ -43,6 +44,25 @@ func (db *DB) UpdateKeyState(ctx context.Context, k *gatehouse.KeyRecord) error 
 	return wrap("update key state", notFoundIfNone(db.exec(ctx,
 		`UPDATE keys SET state = ?, activated_at = ?, retired_at = ? WHERE id = ?`,
 		k.State, micros(k.ActivatedAt), micros(k.RetiredAt), k.ID)), nil)
+}
+
+// SwapKeyState sets a key's state and times from k only while its stored
+// state is from. It returns gatehouse.ErrConflict when the state differs and
+// gatehouse.ErrNotFound when there is no such key.
+func (db *DB) SwapKeyState(ctx context.Context, k *gatehouse.KeyRecord, from string) error {
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		var state string
+		if err := tx.QueryRowContext(ctx, `SELECT state FROM keys WHERE id = ?`, k.ID).Scan(&state); err != nil {
+			return err
+		}
+		if state != from {
+			return errConflict
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE keys SET state = ?, activated_at = ?, retired_at = ? WHERE id = ?`,
+			k.State, micros(k.ActivatedAt), micros(k.RetiredAt), k.ID)
+		return err
+	})
+	return wrap("swap key state", err, nil)
 }
 
 // DeleteKey removes a key. It returns gatehouse.ErrNotFound.

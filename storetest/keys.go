@@ -112,6 +112,37 @@ func testKeys(t *testing.T, open func(*testing.T) Stores) {
 		checkKeys(t, st, &retired, other)
 	})
 
+	t.Run("SwapKeyState", func(t *testing.T) {
+		st := open(t)
+		k := newKey("k-1", at(0))
+		createKey(t, st, k)
+
+		active := *k
+		active.State, active.ActivatedAt = gatehouse.KeyActive, at(time.Hour)
+		if err := st.Keys.SwapKeyState(t.Context(), &active, gatehouse.KeyNext); err != nil {
+			t.Fatalf("SwapKeyState next to active: %v", err)
+		}
+		checkKeys(t, st, &active)
+
+		// A second instance acting on the state it read before: refused.
+		again := *k
+		again.State, again.ActivatedAt = gatehouse.KeyActive, at(2*time.Hour)
+		wantErr(t, "SwapKeyState from a state the key has left", st.Keys.SwapKeyState(t.Context(), &again, gatehouse.KeyNext), gatehouse.ErrConflict)
+		checkKeys(t, st, &active)
+
+		retired := active
+		retired.State, retired.RetiredAt = gatehouse.KeyRetired, at(3*time.Hour)
+		if err := st.Keys.SwapKeyState(t.Context(), &retired, gatehouse.KeyActive); err != nil {
+			t.Fatalf("SwapKeyState active to retired: %v", err)
+		}
+		// A retired key never comes back.
+		wantErr(t, "SwapKeyState of a retired key as if active", st.Keys.SwapKeyState(t.Context(), &active, gatehouse.KeyActive), gatehouse.ErrConflict)
+		checkKeys(t, st, &retired)
+
+		absent := newKey("k-absent", at(0))
+		wantErr(t, "SwapKeyState of an absent key", st.Keys.SwapKeyState(t.Context(), absent, gatehouse.KeyNext), gatehouse.ErrNotFound)
+	})
+
 	t.Run("DeleteKey", func(t *testing.T) {
 		st := open(t)
 		k := newKey("k-1", at(0))
