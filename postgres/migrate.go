@@ -1,0 +1,154 @@
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// migrationFS holds the schema changes, one file each, named NNNN_what.sql.
+// A file is never edited once released: a change is a new file.
+//
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+// loadMigrations reads the migrations in fsys, ordered by version.
+func loadMigrations(fsys fs.FS) ([]migration, error) {
+	names, err := fs.Glob(fsys, "migrations/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	seen := map[int]string{}
+	for _, name := range names {
+		base := path.Base(name)
+		prefix, _, ok := strings.Cut(base, "_")
+		v, err := strconv.Atoi(prefix)
+		if !ok || err != nil || v <= 0 {
+			return nil, fmt.Errorf("migration %s: name must start with a positive version number and '_'", base)
+		}
+		if other, dup := seen[v]; dup {
+			return nil, fmt.Errorf("migrations %s and %s have the same version", other, base)
+		}
+		seen[v] = base
+		b, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, migration{version: v, name: base, sql: string(b)})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	if len(ms) == 0 {
+		return nil, errors.New("no migrations embedded")
+	}
+	return ms, nil
+}
+
+// migrationLock is the key of the advisory lock that serialises migrations
+// across every process using the database ("gatehous" in ASCII).
+const migrationLock int64 = 0x6761746568_6f7573
+
+// migrateTimeout bounds a whole migration run, waiting for the lock
+// included. It is longer than a store call's bound: a migration may
+// rewrite a large table, and other instances starting at the same moment
+// wait for it.
+const migrateTimeout = 2 * time.Minute
+
+// Migrate applies the migrations the database lacks, in order, in one
+// transaction that first takes an advisory lock. Instances starting
+// together therefore queue: the first applies the migrations, the others
+// find them applied. A failure leaves the schema as it was. A database whose
+// schema is newer than this binary knows is refused.
+func (db *DB) Migrate(ctx context.Context) error {
+	ms, err := loadMigrations(migrationFS)
+	if err != nil {
+		return fmt.Errorf("postgres: migrate: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, migrateTimeout)
+	defer cancel()
+	err = pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		// The lock is released with the transaction, even if this process
+		// dies half-way: no stale lock can block the next start.
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, migrationLock); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version    integer     PRIMARY KEY,
+			applied_at timestamptz NOT NULL DEFAULT now()
+		)`); err != nil {
+			return err
+		}
+		var current int
+		if err := tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+			return err
+		}
+		if latest := ms[len(ms)-1].version; current > latest {
+			return newerSchemaError(current, latest)
+		}
+		for _, m := range ms {
+			if m.version <= current {
+				continue
+			}
+			// No arguments: pgx sends the file with the simple protocol,
+			// which allows several statements.
+			if _, err := tx.Exec(ctx, m.sql); err != nil {
+				return fmt.Errorf("migration %s: %w", m.name, err)
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version) VALUES ($1)`, m.version); err != nil {
+				return fmt.Errorf("migration %s: %w", m.name, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return wrap("migrate", err)
+	}
+	return nil
+}
+
+// checkSchema makes sure the database holds exactly the schema this binary
+// was built for, without changing it.
+func (db *DB) checkSchema(ctx context.Context) error {
+	ms, err := loadMigrations(migrationFS)
+	if err != nil {
+		return fmt.Errorf("postgres: check schema: %w", err)
+	}
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
+	var current int
+	err = db.pool.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&current)
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "42P01" { // undefined_table: never migrated
+		current, err = 0, nil
+	}
+	if err != nil {
+		return wrap("check schema", err)
+	}
+	switch latest := ms[len(ms)-1].version; {
+	case current > latest:
+		return fmt.Errorf("postgres: %w", newerSchemaError(current, latest))
+	case current < latest:
+		return fmt.Errorf("postgres: database schema version %d is older than this binary needs (%d): run gatehouse migrate", current, latest)
+	}
+	return nil
+}
+
+func newerSchemaError(current, latest int) error {
+	return fmt.Errorf("database schema version %d is newer than this binary supports (%d): run a newer gatehouse", current, latest)
+}
