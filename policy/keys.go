@@ -50,6 +50,8 @@ var leaves = []leaf{
 	durationLeaf("throttle.ip.window", func(p *Policy) *time.Duration { return &p.Throttle.IP.Window }),
 	prefixesLeaf("transport.trusted_proxies", func(p *Policy) *[]netip.Prefix { return &p.Transport.TrustedProxies }),
 	durationLeaf("transport.hsts_max_age", func(p *Policy) *time.Duration { return &p.Transport.HSTSMaxAge }),
+	durationLeaf("keys.rotation_interval", func(p *Policy) *time.Duration { return &p.Keys.RotationInterval }),
+	stringsLeaf("services.feed_token_sha256", func(p *Policy) *[]string { return &p.Services.FeedTokenSHA256 }),
 }
 
 var (

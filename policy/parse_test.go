@@ -124,6 +124,10 @@ func TestParseSingleKey(t *testing.T) {
 			}
 		}},
 		{`transport: {hsts_max_age: 0}`, "transport.hsts_max_age", func(p *policy.Policy) { p.Transport.HSTSMaxAge = 0 }},
+		{`keys: {rotation_interval: 168h}`, "keys.rotation_interval", func(p *policy.Policy) { p.Keys.RotationInterval = 168 * time.Hour }},
+		{`services: {feed_token_sha256: ["` + feedHash + `"]}`, "services.feed_token_sha256", func(p *policy.Policy) {
+			p.Services.FeedTokenSHA256 = []string{feedHash}
+		}},
 	}
 	covered := make(map[string]bool)
 	for _, tt := range tests {

@@ -23,6 +23,8 @@ type Policy struct {
 	Registration string
 	Throttle     Throttle
 	Transport    Transport
+	Keys         SigningKeys
+	Services     Services
 }
 
 // Tokens is the policy for access tokens.
@@ -98,6 +100,21 @@ type Transport struct {
 	HSTSMaxAge time.Duration
 }
 
+// SigningKeys is the policy for the keys that sign access tokens.
+type SigningKeys struct {
+	// RotationInterval is how long a key signs before the next key, which
+	// has been published in the JWKS meanwhile, takes over.
+	RotationInterval time.Duration
+}
+
+// Services is the policy for other services that verify Gatehouse tokens.
+type Services struct {
+	// FeedTokenSHA256 are the SHA-256 hashes, in lower-case hex, of the
+	// bearer tokens that may read the revocation feed. Empty means the feed
+	// is off.
+	FeedTokenSHA256 []string
+}
+
 // Default returns the secure baseline policy that a file is laid over. Each
 // call returns a fresh value that the caller may change.
 func Default() Policy {
@@ -126,5 +143,6 @@ func Default() Policy {
 			IP:      Limit{MaxFailures: 50, Window: 15 * time.Minute},
 		},
 		Transport: Transport{HSTSMaxAge: 8760 * time.Hour},
+		Keys:      SigningKeys{RotationInterval: 720 * time.Hour},
 	}
 }

@@ -25,6 +25,8 @@ passwords: {min_length: 8, max_length: 1024, argon2: {memory_kib: 19456, iterati
 registration: open                    # open | closed
 throttle: {account: {max_failures: 5, window: 15m}, ip: {max_failures: 50, window: 15m}}
 transport: {trusted_proxies: [], hsts_max_age: 8760h}
+keys:     {rotation_interval: 720h}
+services: {feed_token_sha256: []}
 `
 
 // baseline is the secure baseline written out by hand, so that a change to
@@ -48,6 +50,8 @@ func baseline() policy.Policy {
 			IP:      policy.Limit{MaxFailures: 50, Window: 15 * time.Minute},
 		},
 		Transport: policy.Transport{TrustedProxies: nil, HSTSMaxAge: 8760 * time.Hour},
+		Keys:      policy.SigningKeys{RotationInterval: 720 * time.Hour},
+		Services:  policy.Services{FeedTokenSHA256: nil},
 	}
 }
 
@@ -75,6 +79,8 @@ var allKeys = []string{
 	"throttle.ip.window",
 	"transport.trusted_proxies",
 	"transport.hsts_max_age",
+	"keys.rotation_interval",
+	"services.feed_token_sha256",
 }
 
 func TestDefault(t *testing.T) {

@@ -76,6 +76,14 @@ func (p Policy) Validate() error {
 		}
 	}
 	v.nonNegative("transport.hsts_max_age", p.Transport.HSTSMaxAge)
+	if p.Keys.RotationInterval <= p.Tokens.AccessTTL {
+		v.fail("keys.rotation_interval", "must be longer than tokens.access_ttl (%s), got %s", formatDuration(p.Tokens.AccessTTL), formatDuration(p.Keys.RotationInterval))
+	}
+	for i, h := range p.Services.FeedTokenSHA256 {
+		if !isSHA256Hex(h) {
+			v.fail("services.feed_token_sha256", "entry %d is not a SHA-256 in lower-case hex (64 characters): store the hash of the token, never the token (printf %%s \"$TOKEN\" | sha256sum)", i+1)
+		}
+	}
 	return errors.Join(v.errs...)
 }
 
@@ -151,6 +159,18 @@ func checkOrigin(s string) string {
 		}
 	}
 	return ""
+}
+
+func isSHA256Hex(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 func isASCII(s string) bool {

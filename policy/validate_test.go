@@ -11,6 +11,9 @@ import (
 	"github.com/gatehouse/gatehouse/policy"
 )
 
+// feedHash is a well-formed entry of services.feed_token_sha256.
+const feedHash = "5d1b8a8e4d9c0b9b2f6b5f1e1d7fb5b6a0f9f7c1e0f9b2c3d4e5f60718293a4b"
+
 func TestValidateDefault(t *testing.T) {
 	if err := policy.Default().Validate(); err != nil {
 		t.Errorf("Default().Validate() = %v, want nil", err)
@@ -64,6 +67,13 @@ func TestValidate(t *testing.T) {
 			p.Transport.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("10.0.0.1/8")}
 		}},
 		{"negative hsts_max_age", "transport.hsts_max_age", "must not be negative", func(p *policy.Policy) { p.Transport.HSTSMaxAge = -time.Hour }},
+		{"rotation within access_ttl", "keys.rotation_interval", "must be longer than tokens.access_ttl (10m), got 10m", func(p *policy.Policy) { p.Keys.RotationInterval = 10 * time.Minute }},
+		{"feed token in clear", "services.feed_token_sha256", "entry 2 is not a SHA-256", func(p *policy.Policy) {
+			p.Services.FeedTokenSHA256 = []string{feedHash, "a-service-token-in-clear"}
+		}},
+		{"feed hash upper case", "services.feed_token_sha256", "entry 1 is not a SHA-256", func(p *policy.Policy) {
+			p.Services.FeedTokenSHA256 = []string{strings.ToUpper(feedHash)}
+		}},
 	}
 	badOrigins := []struct{ origin, msg string }{
 		{"https://app.example.com/", "remove the path"},
