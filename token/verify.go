@@ -47,24 +47,30 @@ type Verifier struct {
 //     Audience, numeric exp and iat (and nbf if present) within the leeway of
 //     now, and a lifetime of at most MaxTTL.
 func (v *Verifier) Verify(raw string) (Claims, error) {
+	c, _, err := v.verify(raw)
+	return c, err
+}
+
+// verify is Verify that also returns the kid of the key that verified raw.
+func (v *Verifier) verify(raw string) (Claims, string, error) {
 	if err := v.configError(); err != nil {
-		return Claims{}, err
+		return Claims{}, "", err
 	}
 	dot1, dot2, err := checkShape(raw, v.maxLength())
 	if err != nil {
-		return Claims{}, err
+		return Claims{}, "", err
 	}
 	h, err := parseHeader(raw[:dot1])
 	if err != nil {
-		return Claims{}, err
+		return Claims{}, "", err
 	}
 	key, vk, err := v.key(h)
 	if err != nil {
-		return Claims{}, err
+		return Claims{}, "", err
 	}
 	if key.Algorithm == ES256 {
 		if sig, err := strictB64.DecodeString(raw[dot2+1:]); err == nil && len(sig) == 64 && highS(sig) {
-			return Claims{}, invalid("ES256 signature is not in low-S form")
+			return Claims{}, "", invalid("ES256 signature is not in low-S form")
 		}
 	}
 	now := time.Now
@@ -73,9 +79,13 @@ func (v *Verifier) Verify(raw string) (Claims, error) {
 	}
 	t := now()
 	if err := v.library(raw, key, vk, h.kid, t); err != nil {
-		return Claims{}, err
+		return Claims{}, "", err
 	}
-	return v.claims(raw[dot1+1:dot2], t)
+	c, err := v.claims(raw[dot1+1:dot2], t)
+	if err != nil {
+		return Claims{}, "", err
+	}
+	return c, h.kid, nil
 }
 
 func (v *Verifier) maxLength() int {
