@@ -83,7 +83,7 @@ type Service struct {
 	limiter  Limiter
 	events   EventSink
 	broker   RevocationBroker
-	verifier *token.Verifier
+	verifier *token.Cache
 	revoked  *Revocations
 	alive    *aliveCache
 	cfg      Config
@@ -115,12 +115,16 @@ func NewService(cfg Config) (*Service, error) {
 		revoked: NewRevocations(cfg.AccessTTL + cfg.Leeway),
 		alive:   newAliveCache(100_000),
 	}
-	s.verifier = &token.Verifier{
+	s.verifier = token.NewCache(&token.Verifier{
 		Keys: cfg.Keys, Issuer: cfg.Issuer, Audience: cfg.Audience,
 		MaxTTL: cfg.AccessTTL, Leeway: cfg.Leeway, Now: cfg.Now,
-	}
+	}, verifiedTokenCache)
 	return s, nil
 }
+
+// verifiedTokenCache bounds how many accepted access tokens are remembered,
+// so that a token seen again skips the signature check (see token.Cache).
+const verifiedTokenCache = 32 << 10
 
 // Revocations returns the in-memory set of ended sessions.
 func (s *Service) Revocations() *Revocations { return s.revoked }
