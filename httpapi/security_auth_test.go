@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"mime"
 	"net"
 	"net/http"
 	"net/netip"
@@ -532,7 +533,7 @@ func TestI04HashingCapacity(t *testing.T) {
 			if ra, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || ra < 1 {
 				t.Fatalf("request %d: 503 with Retry-After %q", i, r.header.Get("Retry-After"))
 			}
-			if r.header.Get("Content-Type") != "application/problem+json" || !strings.Contains(string(r.body), `"urn:gatehouse:problem:overloaded"`) {
+			if mt, _, _ := mime.ParseMediaType(r.header.Get("Content-Type")); mt != "application/problem+json" || !strings.Contains(string(r.body), `"urn:gatehouse:problem:overloaded"`) {
 				t.Fatalf("request %d: 503 body %s", i, r.body)
 			}
 			wantNoCredentialCookie(t, r.cookies)
