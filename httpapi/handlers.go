@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/gatehouse/gatehouse"
@@ -265,13 +266,18 @@ func (s *server) handleVerify() http.Handler {
 	})
 }
 
+// handleJWKS publishes the public keys of the next, active and retired
+// signing keys. The keyring publishes a next key at least JWKSMaxAge (plus
+// the access-token lifetime) before it signs, so a verifier that honours
+// this max-age always holds a key before the first token it signed.
 func (s *server) handleJWKS() http.Handler {
+	maxAge := "public, max-age=" + strconv.Itoa(int(s.jwksMaxAge/time.Second))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		keys := s.jwks()
 		if keys == nil {
 			keys = []map[string]any{}
 		}
-		w.Header().Set("Cache-Control", "public, max-age=300")
+		w.Header().Set("Cache-Control", maxAge)
 		writeJSON(w, http.StatusOK, map[string]any{"keys": keys})
 	})
 }

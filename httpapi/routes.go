@@ -18,6 +18,7 @@ func (s *server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /auth/password", auth(s.handleChangePassword()))
 	mux.Handle("GET /auth/verify", s.handleVerify())
 	mux.Handle("GET /.well-known/jwks.json", s.handleJWKS())
+	mux.Handle("GET /auth/revocations", s.handleRevocations())
 	mux.Handle("GET /api/protected", auth(handleProtected()))
 	mux.Handle("GET /healthz", s.handleHealthz())
 	mux.Handle("GET /readyz", s.handleReadyz())

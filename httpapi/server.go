@@ -6,6 +6,7 @@ package httpapi
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"log/slog"
@@ -24,6 +25,20 @@ type Config struct {
 	Ready func(ctx context.Context) error
 	// JWKS returns the public keys to publish.
 	JWKS func() []map[string]any
+	// JWKSMaxAge is the Cache-Control max-age of the JWKS; default
+	// DefaultJWKSMaxAge. A next key must be published at least this long
+	// before it signs (gatehouse.KeySchedule.PublishLead).
+	JWKSMaxAge time.Duration
+	// FeedTokenSHA256 are the SHA-256 hashes of the bearer tokens that may
+	// read the revocation feed, GET /auth/revocations. With none the feed
+	// is off and answers 404.
+	FeedTokenSHA256 [][sha256.Size]byte
+	// FeedHeartbeat is how often a quiet revocation stream sends a
+	// heartbeat; default 15s.
+	FeedHeartbeat time.Duration
+	// Done, when closed, ends the long-lived revocation streams, so that a
+	// graceful shutdown does not wait for them (http.Server.RegisterOnShutdown).
+	Done <-chan struct{}
 	// SameSite is the access cookie's SameSite mode: lax (default) or strict.
 	// The refresh cookie is always strict.
 	SameSite http.SameSite
@@ -43,6 +58,10 @@ type server struct {
 	svc            *gatehouse.Service
 	ready          func(context.Context) error
 	jwks           func() []map[string]any
+	jwksMaxAge     time.Duration
+	feedHashes     [][sha256.Size]byte
+	feedHeartbeat  time.Duration
+	done           <-chan struct{}
 	sameSite       http.SameSite
 	trustedOrigins []string
 	trustedProxies []netip.Prefix
@@ -52,13 +71,17 @@ type server struct {
 	now            func() time.Time
 }
 
+// DefaultJWKSMaxAge is how long verifiers may cache the JWKS by default.
+const DefaultJWKSMaxAge = 5 * time.Minute
+
 // NewServer returns the Gatehouse HTTP API.
 func NewServer(cfg Config) (http.Handler, error) {
 	if cfg.Service == nil {
 		return nil, fmt.Errorf("httpapi: Config.Service is required")
 	}
 	s := &server{
-		svc: cfg.Service, ready: cfg.Ready, jwks: cfg.JWKS,
+		svc: cfg.Service, ready: cfg.Ready, jwks: cfg.JWKS, jwksMaxAge: cfg.JWKSMaxAge,
+		feedHashes: cfg.FeedTokenSHA256, feedHeartbeat: cfg.FeedHeartbeat, done: cfg.Done,
 		sameSite: cfg.SameSite, trustedOrigins: cfg.TrustedOrigins, trustedProxies: cfg.TrustedProxies,
 		cop: http.NewCrossOriginProtection(), log: cfg.Logger, now: cfg.Now,
 	}
@@ -90,6 +113,12 @@ func NewServer(cfg Config) (http.Handler, error) {
 	}
 	if s.jwks == nil {
 		s.jwks = func() []map[string]any { return nil }
+	}
+	if s.jwksMaxAge <= 0 {
+		s.jwksMaxAge = DefaultJWKSMaxAge
+	}
+	if s.feedHeartbeat <= 0 {
+		s.feedHeartbeat = 15 * time.Second
 	}
 	mux := http.NewServeMux()
 	s.routes(mux)
