@@ -35,7 +35,8 @@ var rules = map[string]rule{
 	"sqlite":        {project: []string{""}, external: []string{"modernc.org/sqlite"}, stdDeny: []string{"net/http"}},
 	"postgres":      {project: []string{""}, external: []string{"github.com/jackc/pgx/v5"}, stdDeny: []string{"net/http"}},
 	"redisstore":    {project: []string{""}, external: []string{"github.com/redis/go-redis/v9"}, stdDeny: []string{"net/http"}},
-	"httpapi":       {project: []string{"", "token"}, stdDeny: []string{"database/sql", "os"}},
+	"httpapi":       {project: []string{"", "token", "web"}, stdDeny: []string{"database/sql", "os"}},
+	"web":           {stdDeny: []string{"database/sql", "os", "os/exec"}},
 	"verifier":      {project: []string{"token"}, stdDeny: []string{"database/sql"}},
 	"cmd/gatehouse": {project: []string{"*"}, external: []string{"*"}},
 }
@@ -123,6 +124,9 @@ func TestImportRulesCatchViolations(t *testing.T) {
 		{"httpapi", module + "/sqlite"},
 		{"token", module},
 		{"password", "github.com/golang-jwt/jwt/v5"},
+		{"web", module},
+		{"web", module + "/httpapi"},
+		{"web", "os"},
 	}
 	for _, c := range cases {
 		if rules[c.pkg].check(c.imp) == "" {

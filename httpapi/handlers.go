@@ -245,27 +245,6 @@ func (s *server) handleChangePassword() http.Handler {
 	})
 }
 
-// handleVerify answers a reverse proxy's forward-auth subrequest: 200 with
-// the identity in headers when the access cookie is valid and its session
-// alive, 401 otherwise. It never sets a cookie.
-func (s *server) handleVerify() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tok, ok := AccessToken(r)
-		if !ok {
-			writeProblem(w, probUnauthenticated)
-			return
-		}
-		p, err := s.svc.Authenticate(r.Context(), tok)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		w.Header().Set("X-Auth-User-Id", p.UserID)
-		w.Header().Set("X-Auth-Email", p.Email)
-		writeJSON(w, http.StatusOK, map[string]any{"user_id": p.UserID})
-	})
-}
-
 // handleJWKS publishes the public keys of the next, active and retired
 // signing keys. The keyring publishes a next key at least JWKSMaxAge (plus
 // the access-token lifetime) before it signs, so a verifier that honours

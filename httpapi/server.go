@@ -1,7 +1,8 @@
 // Package httpapi adapts the Gatehouse service to HTTP: the JSON API under
 // /auth/, the cookies that carry the tokens, CSRF defence, security headers,
-// and RequireAuth, the middleware any net/http API can use to protect its
-// own routes.
+// forward-auth for reverse proxies, the browser pages of package web, and
+// RequireAuth, the middleware any net/http API can use to protect its own
+// routes.
 package httpapi
 
 import (
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/web"
 )
 
 // Config is what NewServer needs.
@@ -46,6 +48,8 @@ type Config struct {
 	TrustedOrigins []string
 	// TrustedProxies are the addresses whose X-Forwarded-* headers are believed.
 	TrustedProxies []netip.Prefix
+	// ForwardAuth configures GET /auth/verify for reverse proxies.
+	ForwardAuth ForwardAuth
 	// HSTSMaxAge is sent in Strict-Transport-Security on HTTPS responses.
 	HSTSMaxAge time.Duration
 	// HSTSIncludeSubdomains adds includeSubDomains to the HSTS header.
@@ -67,6 +71,8 @@ type server struct {
 	trustedProxies []netip.Prefix
 	cop            *http.CrossOriginProtection
 	hsts           string
+	forward        ForwardAuth
+	site           *web.Site
 	log            *slog.Logger
 	now            func() time.Time
 }
@@ -90,6 +96,13 @@ func NewServer(cfg Config) (http.Handler, error) {
 		s.sameSite = http.SameSiteLaxMode
 	case http.SameSiteNoneMode:
 		return nil, fmt.Errorf("httpapi: SameSite=None is not supported for the access cookie")
+	}
+	var err error
+	if s.forward, err = cfg.ForwardAuth.withDefaults(); err != nil {
+		return nil, err
+	}
+	if s.site, err = web.New(); err != nil {
+		return nil, err
 	}
 	for _, o := range cfg.TrustedOrigins {
 		if err := s.cop.AddTrustedOrigin(o); err != nil {

@@ -27,6 +27,9 @@ func runServe(ctx context.Context, args []string, e env) error {
 	tlsKey := fs.String("tls-key", e.getenv("GATEHOUSE_TLS_KEY"), "TLS private key `file` (PEM; GATEHOUSE_TLS_KEY)")
 	devTLS := fs.Bool("dev-tls", false, "serve https with a self-signed certificate for localhost kept in the data dir (for trying it out)")
 	redirectAddr := fs.String("http-redirect-addr", e.getenv("GATEHOUSE_HTTP_REDIRECT_ADDR"), "optional plain-HTTP `address` that redirects pages to https")
+	verifyUser := fs.String("verify-user-header", envOr(e, "GATEHOUSE_VERIFY_USER_HEADER", httpapi.DefaultUserHeader), "`header` that carries the user id in GET /auth/verify answers (GATEHOUSE_VERIFY_USER_HEADER)")
+	verifyEmail := fs.String("verify-email-header", envOr(e, "GATEHOUSE_VERIFY_EMAIL_HEADER", httpapi.DefaultEmailHeader), "`header` that carries the email in GET /auth/verify answers (GATEHOUSE_VERIFY_EMAIL_HEADER)")
+	verifyNoRedirect := fs.Bool("verify-no-login-redirect", false, "answer 401 to unauthenticated GET /auth/verify, never a redirect to the login page")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -93,6 +96,7 @@ func runServe(ctx context.Context, args []string, e env) error {
 		TrustedProxies:        p.Transport.TrustedProxies,
 		HSTSMaxAge:            p.Transport.HSTSMaxAge,
 		HSTSIncludeSubdomains: true,
+		ForwardAuth:           httpapi.ForwardAuth{UserHeader: *verifyUser, EmailHeader: *verifyEmail, NoLoginRedirect: *verifyNoRedirect},
 		Logger:                log,
 	})
 	if err != nil {
