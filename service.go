@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -207,7 +208,7 @@ func (s *Service) Login(ctx context.Context, email, pw string, c Client) (*User,
 	if len(pw) > s.cfg.PasswordRules.MaxLength {
 		return nil, nil, invalid("password", "is too long")
 	}
-	acct, ip := "login:account:"+email, "login:ip:"+c.IP
+	acct, ip := "login:account:"+email, "login:ip:"+throttleAddr(c.IP)
 	if err := s.hit(ctx, ip, s.cfg.IPLimit); err != nil {
 		s.record(ctx, Event{Name: EventThrottled, IP: c.IP, UserAgent: c.UserAgent, Outcome: "failure", Reason: "ip"})
 		return nil, nil, err
@@ -762,12 +763,17 @@ func (s *Service) SyncRevocations(ctx context.Context, since time.Time) (time.Ti
 // Run keeps the in-memory state in step with the store until ctx ends:
 // revocations made by other instances every interval, the signing keys
 // every KeyReloadInterval (Keyring.Maintain), and the removal of sessions
-// that ended long ago.
+// that ended long ago. A store or broker that fails is logged and tried
+// again, never fatal: Run returns only when ctx ends.
 func (s *Service) Run(ctx context.Context, interval time.Duration) error {
 	since := s.now().Add(-(s.cfg.AccessTTL + s.cfg.Leeway))
-	var err error
-	if since, err = s.SyncRevocations(ctx, since); err != nil {
-		return err
+	if next, err := s.SyncRevocations(ctx, since); err != nil {
+		// The store is down for now: carry on and try again at the next
+		// tick. Giving up here would leave this instance deaf to the
+		// revocations of every other instance until it restarts.
+		s.log.WarnContext(ctx, "sync revocations", slog.Any("error", err))
+	} else {
+		since = next
 	}
 	if s.broker != nil {
 		go s.listen(ctx)
@@ -824,6 +830,22 @@ func (s *Service) listen(ctx context.Context) {
 		case <-time.After(time.Second):
 		}
 	}
+}
+
+// throttleAddr is the unit the per-address limit counts: the address itself
+// for IPv4, its /64 for IPv6, since anyone with one IPv6 subnet holds 2^64
+// addresses to rotate through.
+func throttleAddr(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	a = a.Unmap()
+	if a.Is4() {
+		return a.String()
+	}
+	p, _ := a.Prefix(64)
+	return p.String()
 }
 
 // refreshLen is the length of an encoded refresh token: 32 random bytes

@@ -54,10 +54,65 @@ func (r Rules) Check(pw string) error {
 	if len(pw) < minLen {
 		return fmt.Errorf("%w: fewer than %d bytes", ErrTooShort, minLen)
 	}
-	if IsCommon(pw) {
+	if IsCommon(pw) || Predictable(pw) {
 		return ErrCommon
 	}
 	return nil
+}
+
+// walks are character sequences people type as passwords: the alphabet,
+// digits, and keyboard rows of common layouts.
+var walks = func() []string {
+	base := []string{
+		strings.Repeat("0123456789", 4),
+		"abcdefghijklmnopqrstuvwxyz",
+		"qwertyuiopasdfghjklzxcvbnm",
+		"qwertzuiopasdfghjklyxcvbnm",
+		"azertyuiopqsdfghjklmwxcvbn",
+		"1qaz2wsx3edc4rfv5tgb6yhn7ujm8ik9ol0p",
+		"zaq1xsw2cde3vfr4bgt5nhy6mju7",
+		"!@#$%^&*()_+",
+	}
+	out := base
+	for _, w := range base {
+		r := []byte(w)
+		for i, j := 0, len(r)-1; i < j; i, j = i+1, j-1 {
+			r[i], r[j] = r[j], r[i]
+		}
+		out = append(out, string(r))
+	}
+	return out
+}()
+
+// Predictable reports whether pw is built in a way that attackers' guess
+// lists cover even when the exact string is not in the common list: a
+// keyboard or alphabet walk ("qwertyuiopasdfgh", "1234567890123456"), a
+// short unit or a common password repeated ("passwordpassword"), or a
+// common password with a few digits or symbols added ("dragon2026!").
+func Predictable(pw string) bool {
+	lower := strings.ToLower(pw)
+	for _, w := range walks {
+		if strings.Contains(w, lower) {
+			return true
+		}
+	}
+	for p := 1; p <= len(lower)/2; p++ {
+		if len(lower)%p == 0 && strings.Repeat(lower[:p], len(lower)/p) == lower {
+			if p <= 4 || IsCommon(lower[:p]) {
+				return true
+			}
+		}
+	}
+	base := strings.TrimRightFunc(lower, func(r rune) bool {
+		return (r >= '0' && r <= '9') || strings.ContainsRune("!@#$%^&*()-_=+.,?;:~ ", r)
+	})
+	base = strings.TrimLeftFunc(base, func(r rune) bool {
+		return (r >= '0' && r <= '9') || strings.ContainsRune("!@#$%^&*()-_=+.,?;:~ ", r)
+	})
+	if len(base) >= 4 && len(lower)-len(base) <= 6 && IsCommon(base) {
+		return true
+	}
+	return false
 }
 
 //go:embed common-passwords.txt
