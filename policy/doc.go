@@ -18,6 +18,14 @@
 // work, such as a zero access-token lifetime; the server refuses to start on
 // either kind of error.
 //
+// Values that work can still be dangerous. [Check] reviews a policy, with
+// the [Context] the server runs in (its address, TLS, where the master key
+// comes from), against the rules listed by [Rules] and returns findings
+// with a severity, the key and line, the threat and a reference to an RFC
+// or OWASP requirement; the server refuses to start on an error finding.
+// [Document] writes the policy in force, what it defends against and the
+// risk that remains, for a security reviewer.
+//
 // The package never reads files or environment variables: the caller reads
 // the file (at most [MaxSize] bytes) and passes its bytes to Parse.
 package policy

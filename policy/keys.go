@@ -36,6 +36,7 @@ var leaves = []leaf{
 	durationLeaf("sessions.absolute_lifetime", func(p *Policy) *time.Duration { return &p.Sessions.AbsoluteLifetime }),
 	durationLeaf("sessions.reuse_grace", func(p *Policy) *time.Duration { return &p.Sessions.ReuseGrace }),
 	stringLeaf("cookies.same_site", func(p *Policy) *string { return &p.Cookies.SameSite }),
+	stringLeaf("cookies.same_site_none_reason", func(p *Policy) *string { return &p.Cookies.SameSiteNoneReason }),
 	stringsLeaf("csrf.trusted_origins", func(p *Policy) *[]string { return &p.CSRF.TrustedOrigins }),
 	intLeaf("passwords.min_length", math.MinInt, math.MaxInt, func(p *Policy) *int { return &p.Passwords.MinLength }),
 	intLeaf("passwords.max_length", math.MinInt, math.MaxInt, func(p *Policy) *int { return &p.Passwords.MaxLength }),

@@ -25,7 +25,8 @@ func TestParseExample(t *testing.T) {
 	}
 	wantLines := map[string]int{
 		"issuer": 1, "audience": 2, "tokens.leeway": 3, "sessions.reuse_grace": 4, "cookies.same_site": 5,
-		"csrf.trusted_origins": 6, "passwords.argon2.parallelism": 7, "registration": 8,
+		"cookies.same_site_none_reason": 5,
+		"csrf.trusted_origins":          6, "passwords.argon2.parallelism": 7, "registration": 8,
 		"throttle.ip.window": 9, "transport.hsts_max_age": 10,
 	}
 	for key, line := range wantLines {
@@ -100,6 +101,9 @@ func TestParseSingleKey(t *testing.T) {
 		{`sessions: {absolute_lifetime: 3s}`, "sessions.absolute_lifetime", func(p *policy.Policy) { p.Sessions.AbsoluteLifetime = 3 * time.Second }},
 		{`sessions: {reuse_grace: 500ms}`, "sessions.reuse_grace", func(p *policy.Policy) { p.Sessions.ReuseGrace = 500 * time.Millisecond }},
 		{`cookies: {same_site: strict}`, "cookies.same_site", func(p *policy.Policy) { p.Cookies.SameSite = "strict" }},
+		{`cookies: {same_site_none_reason: "embedded in partner.example"}`, "cookies.same_site_none_reason", func(p *policy.Policy) {
+			p.Cookies.SameSiteNoneReason = "embedded in partner.example"
+		}},
 		{`csrf: {trusted_origins: ["https://app.example.com", "http://localhost:3000"]}`, "csrf.trusted_origins", func(p *policy.Policy) {
 			p.CSRF.TrustedOrigins = []string{"https://app.example.com", "http://localhost:3000"}
 		}},

@@ -52,6 +52,11 @@ type Sessions struct {
 type Cookies struct {
 	// SameSite is the SameSite attribute: "lax", "strict" or "none".
 	SameSite string
+	// SameSiteNoneReason records why SameSite is "none", for the reviewer
+	// of the deployment. [Check] reports SameSite "none" as an error while
+	// it is empty, so that cross-site cookies are always a written-down
+	// decision rather than an accident.
+	SameSiteNoneReason string
 }
 
 // CSRF is the policy for cross-origin request protection.

@@ -19,7 +19,7 @@ const example = `issuer: "http://127.0.0.1:8080"      # default "" meaning: deri
 audience: "gatehouse"
 tokens:   {algorithm: EdDSA, access_ttl: 10m, leeway: 30s}
 sessions: {idle_timeout: 168h, absolute_lifetime: 720h, reuse_grace: 10s}
-cookies:  {same_site: lax}            # lax | strict | none
+cookies:  {same_site: lax, same_site_none_reason: ""}   # lax | strict | none
 csrf:     {trusted_origins: []}
 passwords: {min_length: 8, max_length: 1024, argon2: {memory_kib: 19456, iterations: 2, parallelism: 1}, max_concurrent: 0}
 registration: open                    # open | closed
@@ -65,6 +65,7 @@ var allKeys = []string{
 	"sessions.absolute_lifetime",
 	"sessions.reuse_grace",
 	"cookies.same_site",
+	"cookies.same_site_none_reason",
 	"csrf.trusted_origins",
 	"passwords.min_length",
 	"passwords.max_length",
@@ -146,6 +147,7 @@ func TestValueRoundTrip(t *testing.T) {
 	odd.Tokens = policy.Tokens{Algorithm: "ES256", AccessTTL: 1500 * time.Millisecond, Leeway: 0}
 	odd.Sessions = policy.Sessions{IdleTimeout: time.Hour + time.Second, AbsoluteLifetime: 48 * time.Hour, ReuseGrace: 0}
 	odd.Cookies.SameSite = "strict"
+	odd.Cookies.SameSiteNoneReason = "partner | <b>\"embed\"</b>: #1"
 	odd.CSRF.TrustedOrigins = []string{"https://app.example.com", "http://localhost:3000"}
 	odd.Passwords = policy.Passwords{MinLength: 12, MaxLength: 64, Argon2: policy.Argon2{MemoryKiB: 4 << 20, Iterations: 4294967295, Parallelism: 255}, MaxConcurrent: 4}
 	odd.Registration = "closed"
