@@ -21,19 +21,19 @@ import (
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/password"
 	"github.com/gatehouse/gatehouse/policy"
-	"github.com/gatehouse/gatehouse/sqlite"
-	"github.com/gatehouse/gatehouse/throttle"
 )
 
-// common are the options every command that opens the data dir shares.
+// common are the options every command that opens the store shares.
 type common struct {
 	data   string
 	config string
+	store  storeOptions
 }
 
 func (c *common) register(fs *flag.FlagSet, e env) {
 	fs.StringVar(&c.data, "data", envOr(e, "GATEHOUSE_DATA", "./gatehouse-data"), "data `dir` (GATEHOUSE_DATA)")
 	fs.StringVar(&c.config, "config", e.getenv("GATEHOUSE_CONFIG"), "policy `file` (GATEHOUSE_CONFIG)")
+	c.store.register(fs, e)
 }
 
 func envOr(e env, key, def string) string {
@@ -64,41 +64,59 @@ func loadPolicy(path string) (policy.Policy, policy.Sources, error) {
 
 // app is the wired-up server: stores, keys and the service.
 type app struct {
-	db     *sqlite.DB
-	keys   *gatehouse.Keyring
-	svc    *gatehouse.Service
-	policy policy.Policy
+	db       store
+	keys     *gatehouse.Keyring
+	svc      *gatehouse.Service
+	policy   policy.Policy
+	backends *backends
 }
 
-func (a *app) Close() error { return a.db.Close() }
+func (a *app) Close() error { return a.backends.Close() }
 
-// openApp opens (creating on first start) the data dir, the database, the
-// master key and the signing keys, and builds the service.
+// ready reports whether the database and Redis, if any, answer (/readyz).
+func (a *app) ready(ctx context.Context) error { return a.backends.ready(ctx) }
+
+// openApp opens (creating on first start) the data dir or PostgreSQL, Redis
+// when configured, the master key and the signing keys, and builds the service.
 func openApp(ctx context.Context, c common, p policy.Policy, issuer string, e env, log *slog.Logger) (*app, error) {
+	if err := c.store.check(p.Tokens.AccessTTL); err != nil {
+		return nil, err
+	}
 	dir, err := filepath.Abs(c.data)
 	if err != nil {
 		return nil, err
 	}
 	c.data = dir
-	if err := os.MkdirAll(c.data, 0o700); err != nil {
+	if c.store.postgres() {
+		// Every instance must seal and open the same signing keys and
+		// derive the same refresh successors: a key file created on one
+		// machine's disk is not shared with the others.
+		if e.getenv("GATEHOUSE_MASTER_KEY") == "" {
+			return nil, errors.New("with PostgreSQL (--database-url) every instance must share one master key: set GATEHOUSE_MASTER_KEY to the base64 of 32 random bytes (head -c 32 /dev/urandom | base64), the same on every instance")
+		}
+	} else if err := os.MkdirAll(c.data, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
 	master, err := masterKey(c.data, e)
 	if err != nil {
 		return nil, err
 	}
-	db, err := sqlite.Open(ctx, filepath.Join(c.data, "gatehouse.db"))
+	b, err := openBackends(ctx, c.data, c.store, log)
 	if err != nil {
 		return nil, err
 	}
+	db := b.db
 	keys, err := gatehouse.NewKeyring(db, master, p.Tokens.Algorithm, nil)
 	if err != nil {
-		db.Close()
+		b.Close()
 		return nil, err
 	}
 	if err := keys.EnsureActive(ctx); err != nil {
-		db.Close()
+		b.Close()
 		if errors.Is(err, gatehouse.ErrMasterKey) {
+			if c.store.postgres() {
+				return nil, fmt.Errorf("%w; use the GATEHOUSE_MASTER_KEY this database was created with", err)
+			}
 			return nil, fmt.Errorf("%w; use the master key this data dir was created with (GATEHOUSE_MASTER_KEY or %s)", err, filepath.Join(c.data, "master.key"))
 		}
 		return nil, err
@@ -107,7 +125,7 @@ func openApp(ctx context.Context, c common, p policy.Policy, issuer string, e en
 	// instance that shares the master key derives the same successors.
 	refreshKey, err := hkdf.Key(sha256.New, master, nil, "gatehouse refresh successor v1", 32)
 	if err != nil {
-		db.Close()
+		b.Close()
 		return nil, err
 	}
 	params := password.Params{
@@ -115,12 +133,12 @@ func openApp(ctx context.Context, c common, p policy.Policy, issuer string, e en
 		Parallelism: p.Passwords.Argon2.Parallelism,
 	}
 	if err := params.Validate(); err != nil {
-		db.Close()
+		b.Close()
 		return nil, fmt.Errorf("policy passwords.argon2: %w", err)
 	}
 	hasher := password.NewHasher(password.Options{Params: params, MaxConcurrent: p.Passwords.MaxConcurrent})
 	svc, err := gatehouse.NewService(gatehouse.Config{
-		Users: db, Sessions: db, Keys: keys, Hasher: hasher, Limiter: throttle.NewMemory(nil),
+		Users: db, Sessions: db, Keys: keys, Hasher: hasher, Limiter: b.limiter, Broker: b.broker,
 		Issuer: issuer, Audience: p.Audience,
 		AccessTTL: p.Tokens.AccessTTL, Leeway: p.Tokens.Leeway,
 		IdleTimeout: p.Sessions.IdleTimeout, AbsoluteLifetime: p.Sessions.AbsoluteLifetime,
@@ -133,10 +151,10 @@ func openApp(ctx context.Context, c common, p policy.Policy, issuer string, e en
 		Logger:           log,
 	})
 	if err != nil {
-		db.Close()
+		b.Close()
 		return nil, err
 	}
-	return &app{db: db, keys: keys, svc: svc, policy: p}, nil
+	return &app{db: db, keys: keys, svc: svc, policy: p, backends: b}, nil
 }
 
 // masterKey returns the key that seals signing keys: GATEHOUSE_MASTER_KEY

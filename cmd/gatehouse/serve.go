@@ -21,6 +21,7 @@ func runServe(ctx context.Context, args []string, e env) error {
 	fs.SetOutput(e.stderr)
 	var c common
 	c.register(fs, e)
+	c.store.registerServe(fs, e)
 	addr := fs.String("addr", envOr(e, "GATEHOUSE_ADDR", "127.0.0.1:8080"), "listen `address` (GATEHOUSE_ADDR)")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 15*time.Second, "how long in-flight requests may take to finish on SIGTERM")
 	tlsCert := fs.String("tls-cert", e.getenv("GATEHOUSE_TLS_CERT"), "TLS certificate `file` (PEM, full chain; GATEHOUSE_TLS_CERT)")
@@ -39,7 +40,7 @@ func runServe(ctx context.Context, args []string, e env) error {
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return errTLSPair
 	}
-	p, src, err := loadPolicy(c.config)
+	p, _, err := loadPolicy(c.config)
 	if err != nil {
 		return err
 	}
@@ -50,11 +51,6 @@ func runServe(ctx context.Context, args []string, e env) error {
 		if err := checkPlainHTTPAddr(*addr); err != nil {
 			return err
 		}
-	}
-	// The checks of `gatehouse policy check`, before anything is opened:
-	// a dangerous policy never serves a single request.
-	if err := startupCheck(p, src, checkContext(*addr, *tlsCert, *devTLS, e), c.config, e.stderr); err != nil {
-		return err
 	}
 	log := slog.New(slog.NewJSONHandler(e.stderr, nil))
 	var certs *certReloader
@@ -94,7 +90,7 @@ func runServe(ctx context.Context, args []string, e env) error {
 
 	h, err := httpapi.NewServer(httpapi.Config{
 		Service:               a.svc,
-		Ready:                 a.db.Ping,
+		Ready:                 a.ready,
 		JWKS:                  a.keys.PublicJWKs,
 		SameSite:              sameSite(p.Cookies.SameSite),
 		TrustedOrigins:        p.CSRF.TrustedOrigins,
@@ -112,7 +108,7 @@ func runServe(ctx context.Context, args []string, e env) error {
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go a.svc.Run(runCtx, 2*time.Second)
+	go a.svc.Run(runCtx, c.store.syncInterval)
 
 	errc := make(chan error, 2)
 	if certs != nil {
