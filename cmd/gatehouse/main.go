@@ -21,12 +21,23 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
+		var exit exitError
+		if errors.As(err, &exit) {
+			os.Exit(exit.code) // the command has said everything already
+		}
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "gatehouse:", err)
 		}
 		os.Exit(2)
 	}
 }
+
+// exitError ends the program with an exit status and no further message,
+// for a command that has already printed its result, such as `policy check`
+// finding an error.
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
 // env holds what a command may read from the outside world; tests pass
 // their own.
@@ -52,6 +63,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runUser(ctx, rest, e)
 	case "migrate":
 		return runMigrate(ctx, rest, e)
+	case "policy":
+		return runPolicy(ctx, rest, e)
 	case "version":
 		fmt.Fprintln(stdout, "gatehouse", version)
 		return nil
@@ -69,11 +82,17 @@ func usage(w io.Writer) {
 
 Usage:
   gatehouse serve   [--addr 127.0.0.1:8080] [--data ./gatehouse-data] [--config gatehouse.yaml]
+                    [--tls-cert FILE --tls-key FILE | --dev-tls] [--http-redirect-addr ADDR]
   gatehouse user add --email EMAIL [--data DIR]     (password read from stdin)
   gatehouse user disable --email EMAIL [--data DIR]
+  gatehouse policy check [--config FILE] [--addr ADDR] [--tls-cert F --tls-key F | --dev-tls]
+                                                    (exit status 1 when the policy has an error)
+  gatehouse policy show  [--config FILE]            (effective policy and where each value came from)
+  gatehouse policy doc   [--config FILE] [--format markdown|html]
   gatehouse migrate [--data DIR | --database-url URL]  (apply database migrations and exit)
   gatehouse version
 
-Environment: GATEHOUSE_ADDR, GATEHOUSE_DATA, GATEHOUSE_CONFIG, GATEHOUSE_MASTER_KEY.
+Environment: GATEHOUSE_ADDR, GATEHOUSE_DATA, GATEHOUSE_CONFIG, GATEHOUSE_MASTER_KEY,
+GATEHOUSE_TLS_CERT, GATEHOUSE_TLS_KEY, GATEHOUSE_HTTP_REDIRECT_ADDR.
 `)
 }

@@ -40,7 +40,7 @@ func runServe(ctx context.Context, args []string, e env) error {
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return errTLSPair
 	}
-	p, _, err := loadPolicy(c.config)
+	p, src, err := loadPolicy(c.config)
 	if err != nil {
 		return err
 	}
@@ -51,6 +51,11 @@ func runServe(ctx context.Context, args []string, e env) error {
 		if err := checkPlainHTTPAddr(*addr); err != nil {
 			return err
 		}
+	}
+	// The checks of `gatehouse policy check`, before anything is opened:
+	// a dangerous policy never serves a single request.
+	if err := startupCheck(p, src, checkContext(*addr, *tlsCert, *devTLS, e), c.config, e.stderr); err != nil {
+		return err
 	}
 	log := slog.New(slog.NewJSONHandler(e.stderr, nil))
 	var certs *certReloader
