@@ -41,8 +41,9 @@ type Config struct {
 	// Done, when closed, ends the long-lived revocation streams, so that a
 	// graceful shutdown does not wait for them (http.Server.RegisterOnShutdown).
 	Done <-chan struct{}
-	// SameSite is the access cookie's SameSite mode: lax (default) or strict.
-	// The refresh cookie is always strict.
+	// SameSite is the access cookie's SameSite mode: lax (default), strict,
+	// or none (the policy check demands a stated reason for it; CSRF
+	// protection does not depend on it). The refresh cookie is always strict.
 	SameSite http.SameSite
 	// TrustedOrigins may make cross-origin state-changing requests.
 	TrustedOrigins []string
@@ -94,8 +95,6 @@ func NewServer(cfg Config) (http.Handler, error) {
 	switch s.sameSite {
 	case 0, http.SameSiteDefaultMode:
 		s.sameSite = http.SameSiteLaxMode
-	case http.SameSiteNoneMode:
-		return nil, fmt.Errorf("httpapi: SameSite=None is not supported for the access cookie")
 	}
 	var err error
 	if s.forward, err = cfg.ForwardAuth.withDefaults(); err != nil {
