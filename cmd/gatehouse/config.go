@@ -111,6 +111,7 @@ func openApp(ctx context.Context, c common, p policy.Policy, issuer string, e en
 		b.Close()
 		return nil, err
 	}
+	keys.SetSchedule(keySchedule(p))
 	if err := keys.EnsureActive(ctx); err != nil {
 		b.Close()
 		if errors.Is(err, gatehouse.ErrMasterKey) {

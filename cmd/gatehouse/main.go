@@ -61,6 +61,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runServe(ctx, rest, e)
 	case "user":
 		return runUser(ctx, rest, e)
+	case "keys":
+		return runKeys(ctx, rest, e)
 	case "migrate":
 		return runMigrate(ctx, rest, e)
 	case "policy":
@@ -85,6 +87,7 @@ Usage:
                     [--tls-cert FILE --tls-key FILE | --dev-tls] [--http-redirect-addr ADDR]
   gatehouse user add --email EMAIL [--data DIR]     (password read from stdin)
   gatehouse user disable --email EMAIL [--data DIR]
+  gatehouse keys list | rotate | import --alg ALG --private-key-file PEM [--activate] | retire KID
   gatehouse policy check [--config FILE] [--addr ADDR] [--tls-cert F --tls-key F | --dev-tls]
                                                     (exit status 1 when the policy has an error)
   gatehouse policy show  [--config FILE]            (effective policy and where each value came from)

@@ -93,10 +93,20 @@ func runServe(ctx context.Context, args []string, e env) error {
 	}
 	defer a.Close()
 
+	feedHashes, err := feedTokenHashes(p)
+	if err != nil {
+		return err
+	}
+	// Closed when shutdown starts, so that revocation streams end instead
+	// of holding the graceful shutdown until its timeout.
+	streamsDone := make(chan struct{})
 	h, err := httpapi.NewServer(httpapi.Config{
 		Service:               a.svc,
 		Ready:                 a.ready,
 		JWKS:                  a.keys.PublicJWKs,
+		JWKSMaxAge:            jwksMaxAge,
+		FeedTokenSHA256:       feedHashes,
+		Done:                  streamsDone,
 		SameSite:              sameSite(p.Cookies.SameSite),
 		TrustedOrigins:        p.CSRF.TrustedOrigins,
 		TrustedProxies:        p.Transport.TrustedProxies,
@@ -110,6 +120,7 @@ func runServe(ctx context.Context, args []string, e env) error {
 	}
 	srv := httpapi.NewHTTPServer(*addr, h)
 	srv.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelWarn)
+	srv.RegisterOnShutdown(func() { close(streamsDone) })
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
