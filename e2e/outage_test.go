@@ -1,0 +1,285 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// TestOutages takes Redis and then PostgreSQL away from two running
+// instances and brings them back. While a service is down, requests that
+// need it get a fast 503 problem, /readyz fails, and access tokens of
+// sessions an instance has seen keep working; when it is back, everything
+// works again without a restart, the revocation broadcast included.
+func TestOutages(t *testing.T) {
+	needServices(t)
+	rs := startRedisServer(t)
+	pg := startProxy(t, postgresAddr(t))
+	d := newDeployment(t, rs.url())
+	viaProxy := withHost(t, d.databaseURL, pg.addr)
+	a := d.start(t, "A", viaProxy)
+	b := d.start(t, "B", viaProxy)
+
+	j := jar{}
+	want(t, "register on A", call(t, j, "POST", a.url+"/auth/register", credentials("erin@example.org", password)), 201)
+	want(t, "protected on B", call(t, j, "GET", b.url+"/api/protected", ""), 200)
+
+	t.Run("Redis", func(t *testing.T) {
+		rs.stop()
+		start := time.Now()
+		r := call(t, nil, "POST", a.url+"/auth/login", credentials("erin@example.org", password))
+		wantUnavailable(t, "log in while Redis is down", r, time.Since(start))
+		for _, in := range []*instance{a, b} {
+			want(t, "readyz on "+in.name+" while Redis is down", call(t, nil, "GET", in.url+"/readyz", ""), 503)
+			want(t, "protected on "+in.name+" while Redis is down", call(t, j.clone(), "GET", in.url+"/api/protected", ""), 200)
+		}
+
+		rs.start()
+		for _, in := range []*instance{a, b} {
+			waitStatus(t, in, nil, "/readyz", 200, 5*time.Second)
+		}
+		want(t, "log in on B with Redis back", call(t, jar{}, "POST", b.url+"/auth/login", credentials("erin@example.org", password)), 200)
+		// B's listener reconnects by itself (about a second after Redis
+		// returns); from then on a logout on A reaches B within a second.
+		revokedWithin(t, a, b, "erin@example.org", 10*time.Second)
+	})
+
+	t.Run("PostgreSQL", func(t *testing.T) {
+		pg.stop()
+		for _, in := range []*instance{a, b} {
+			start := time.Now()
+			r := call(t, nil, "GET", in.url+"/readyz", "")
+			if r.status != 503 || time.Since(start) > 3*time.Second {
+				t.Errorf("readyz on %s while PostgreSQL is down: %d after %v, want 503 within 3s", in.name, r.status, time.Since(start))
+			}
+			want(t, "protected on "+in.name+" while PostgreSQL is down", call(t, j.clone(), "GET", in.url+"/api/protected", ""), 200)
+		}
+		start := time.Now()
+		r := call(t, nil, "POST", a.url+"/auth/register", credentials("frank@example.org", password))
+		wantUnavailable(t, "register while PostgreSQL is down", r, time.Since(start))
+		start = time.Now()
+		r = call(t, nil, "POST", b.url+"/auth/login", credentials("erin@example.org", password))
+		wantUnavailable(t, "log in while PostgreSQL is down", r, time.Since(start))
+
+		pg.start(t)
+		for _, in := range []*instance{a, b} {
+			waitStatus(t, in, nil, "/readyz", 200, 5*time.Second)
+		}
+		want(t, "register with PostgreSQL back", call(t, jar{}, "POST", a.url+"/auth/register", credentials("frank@example.org", password)), 201)
+		want(t, "log in with PostgreSQL back", call(t, jar{}, "POST", b.url+"/auth/login", credentials("frank@example.org", password)), 200)
+	})
+}
+
+// wantUnavailable fails t unless r is a 503 problem that came fast.
+func wantUnavailable(t *testing.T, what string, r response, took time.Duration) {
+	t.Helper()
+	if r.status != 503 || !strings.HasPrefix(r.header.Get("Content-Type"), "application/problem+json") || !strings.Contains(r.body, "problem:unavailable") {
+		t.Errorf("%s: %d %s %s, want a 503 unavailable problem", what, r.status, r.header.Get("Content-Type"), r.body)
+	}
+	if took > 4*time.Second {
+		t.Errorf("%s took %v, want a fast answer", what, took.Round(time.Millisecond))
+	}
+	t.Logf("%s: %d in %v", what, r.status, took.Round(time.Millisecond))
+}
+
+// revokedWithin logs in on from, shows the session to to, logs out on from
+// and checks that to refuses the access token within a second; it tries
+// again, with a new session, until limit, for a broadcast that is still
+// reconnecting.
+func revokedWithin(t *testing.T, from, to *instance, email string, limit time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		j := jar{}
+		want(t, "log in on "+from.name, call(t, j, "POST", from.url+"/auth/login", credentials(email, password)), 200)
+		want(t, "protected on "+to.name, call(t, j, "GET", to.url+"/api/protected", ""), 200)
+		access := jar{"__Host-access": j["__Host-access"]}
+		want(t, "log out on "+from.name, call(t, j, "POST", from.url+"/auth/logout", ""), 204)
+		start := time.Now()
+		for time.Since(start) < time.Second {
+			if call(t, access.clone(), "GET", to.url+"/api/protected", "").status == 401 {
+				t.Logf("a logout on %s reached %s in %v", from.name, to.name, time.Since(start).Round(time.Millisecond))
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a logout on %s never reached %s within a second, up to %v after the restart", from.name, to.name, limit)
+		}
+	}
+}
+
+// postgresAddr is host:port of the test PostgreSQL.
+func postgresAddr(t *testing.T) string {
+	t.Helper()
+	u, err := url.Parse(env.database)
+	if err != nil || u.Hostname() == "" {
+		t.Skipf("this test needs GATEHOUSE_TEST_DATABASE_URL as a postgres://host:port URL")
+	}
+	port := u.Port()
+	if port == "" {
+		port = "5432"
+	}
+	return net.JoinHostPort(u.Hostname(), port)
+}
+
+func withHost(t *testing.T, base, addr string) string {
+	t.Helper()
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Host = addr
+	return u.String()
+}
+
+// redisServer is a redis-server of the test's own, which it can kill and
+// start again on the same port.
+type redisServer struct {
+	t    *testing.T
+	port int
+	cmd  *exec.Cmd
+}
+
+func startRedisServer(t *testing.T) *redisServer {
+	t.Helper()
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("CI is set but redis-server is not installed: %v", err)
+		}
+		t.Skip("skipping: redis-server is not installed")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &redisServer{t: t, port: ln.Addr().(*net.TCPAddr).Port}
+	ln.Close()
+	s.start()
+	t.Cleanup(s.stop)
+	return s
+}
+
+func (s *redisServer) url() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", s.port) }
+
+func (s *redisServer) start() {
+	s.t.Helper()
+	s.cmd = exec.Command("redis-server", "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no")
+	if err := s.cmd.Start(); err != nil {
+		s.t.Fatalf("start redis-server: %v", err)
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", s.port), MaxRetries: -1, DisableIdentity: true})
+	defer rdb.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for rdb.Ping(context.Background()).Err() != nil {
+		if time.Now().After(deadline) {
+			s.t.Fatal("redis-server did not answer within 5s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// stop kills redis-server, as a crash would.
+func (s *redisServer) stop() {
+	if s.cmd == nil {
+		return
+	}
+	s.cmd.Process.Kill()
+	s.cmd.Wait()
+	s.cmd = nil
+}
+
+// proxy forwards TCP connections to a target and can be stopped, cutting
+// every connection as a broken network would, and started again on the
+// same address.
+type proxy struct {
+	target string
+	addr   string
+
+	mu    sync.Mutex
+	ln    net.Listener
+	conns map[net.Conn]struct{}
+	wg    sync.WaitGroup
+}
+
+func startProxy(t *testing.T, target string) *proxy {
+	t.Helper()
+	p := &proxy{target: target, addr: "127.0.0.1:0", conns: map[net.Conn]struct{}{}}
+	p.start(t)
+	t.Cleanup(p.stop)
+	return p
+}
+
+func (p *proxy) start(t *testing.T) {
+	t.Helper()
+	ln, err := net.Listen("tcp", p.addr)
+	if err != nil {
+		t.Fatalf("proxy listen: %v", err)
+	}
+	p.mu.Lock()
+	p.ln, p.addr = ln, ln.Addr().String()
+	p.mu.Unlock()
+	p.wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			p.wg.Go(func() { p.forward(c) })
+		}
+	})
+}
+
+func (p *proxy) forward(c net.Conn) {
+	up, err := net.Dial("tcp", p.target)
+	if err != nil {
+		c.Close()
+		return
+	}
+	p.mu.Lock()
+	if p.ln == nil {
+		p.mu.Unlock()
+		c.Close()
+		up.Close()
+		return
+	}
+	p.conns[c], p.conns[up] = struct{}{}, struct{}{}
+	p.mu.Unlock()
+	done := make(chan struct{}, 2)
+	go func() { io.Copy(up, c); done <- struct{}{} }()
+	go func() { io.Copy(c, up); done <- struct{}{} }()
+	<-done
+	c.Close()
+	up.Close()
+	<-done
+	p.mu.Lock()
+	delete(p.conns, c)
+	delete(p.conns, up)
+	p.mu.Unlock()
+}
+
+// stop closes the listener and every connection through the proxy.
+func (p *proxy) stop() {
+	p.mu.Lock()
+	if p.ln != nil {
+		p.ln.Close()
+		p.ln = nil
+	}
+	for c := range p.conns {
+		c.Close()
+	}
+	p.mu.Unlock()
+	p.wg.Wait()
+}
