@@ -13,7 +13,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"path"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse"
@@ -159,8 +161,18 @@ func NewHTTPServer(addr string, h http.Handler) *http.Server {
 
 // problemFallback makes the mux's own 404 and 405 answers problem+json
 // like every other error, keeping the Allow header of a 405.
+//
+// An API path that is not canonical (an empty, "." or ".." segment) is not
+// found, where the mux would redirect to its clean form: an API client
+// would re-send its method, body and cookies to a route it never named
+// ("DELETE /auth/sessions/x/../id"), and when the clean path matched no
+// route the answer was a problem body with a 307 status.
 func problemFallback(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := r.URL.EscapedPath(); !canonicalPath(p) && (isAPIPath(p) || isAPIPath(path.Clean(p)+"/")) {
+			writeProblem(w, probNotFound)
+			return
+		}
 		h, pattern := mux.Handler(r)
 		if pattern != "" {
 			mux.ServeHTTP(w, r)
@@ -168,6 +180,20 @@ func problemFallback(mux *http.ServeMux) http.Handler {
 		}
 		h.ServeHTTP(&fallbackWriter{ResponseWriter: w}, r)
 	})
+}
+
+func isAPIPath(p string) bool {
+	return strings.HasPrefix(p, "/auth/") || strings.HasPrefix(p, "/api/") || strings.HasPrefix(p, "/.well-known/")
+}
+
+// canonicalPath reports whether p is its own clean form, as ServeMux
+// cleans it: no empty, "." or ".." segments, a trailing slash kept.
+func canonicalPath(p string) bool {
+	c := path.Clean(p)
+	if strings.HasSuffix(p, "/") && c != "/" {
+		c += "/"
+	}
+	return c == p
 }
 
 type fallbackWriter struct {
