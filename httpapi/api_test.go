@@ -68,8 +68,8 @@ func TestRegisterErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := e.do(req{method: "POST", path: "/auth/register", body: tt.body})
 			wantStatus(t, r, tt.want)
-			if ct := r.Header.Get("Content-Type"); ct != "application/problem+json" {
-				t.Fatalf("content type %q, want application/problem+json", ct)
+			if ct := r.Header.Get("Content-Type"); ct != "application/problem+json; charset=utf-8" {
+				t.Fatalf("content type %q, want application/problem+json; charset=utf-8", ct)
 			}
 			m := r.json(t)
 			if m["type"] == nil || m["title"] == nil || m["status"] != float64(tt.want) {
@@ -260,12 +260,12 @@ func TestUnknownRouteAndMethod(t *testing.T) {
 	e := newEnv(t)
 	r := e.get("/nope", "")
 	wantStatus(t, r, http.StatusNotFound)
-	if r.Header.Get("Content-Type") != "application/problem+json" {
+	if r.Header.Get("Content-Type") != "application/problem+json; charset=utf-8" {
 		t.Fatalf("404 content type = %q", r.Header.Get("Content-Type"))
 	}
 	r = e.get("/auth/login", "")
 	wantStatus(t, r, http.StatusMethodNotAllowed)
-	if r.Header.Get("Content-Type") != "application/problem+json" {
+	if r.Header.Get("Content-Type") != "application/problem+json; charset=utf-8" {
 		t.Fatalf("405 content type = %q", r.Header.Get("Content-Type"))
 	}
 }

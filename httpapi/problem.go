@@ -34,10 +34,12 @@ var (
 	probInternal           = problem("internal", "Internal server error", http.StatusInternalServerError)
 )
 
-// writeProblem writes p as application/problem+json.
+// writeProblem writes p as application/problem+json. The charset is stated
+// like on every other JSON response, so that no client or intermediary
+// guesses the encoding of an error body (ASVS 4.1.1).
 func writeProblem(w http.ResponseWriter, p Problem) {
 	h := w.Header()
-	h.Set("Content-Type", "application/problem+json")
+	h.Set("Content-Type", "application/problem+json; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(p.Status)
 	writeJSONBody(w, p)
