@@ -564,9 +564,14 @@ func (s *Service) Authenticate(ctx context.Context, accessToken string) (*Princi
 	}
 	cl, err := s.verifier.Verify(accessToken)
 	if err != nil {
+		// Logged, not audited: a flood of garbage tokens must not turn
+		// into a flood of store writes.
+		s.log.LogAttrs(ctx, slog.LevelInfo, "access token rejected", slog.String("reason", err.Error()))
 		return nil, fmt.Errorf("%w: %w", ErrUnauthenticated, err)
 	}
 	if s.revoked.Revoked(cl.SessionID) {
+		s.log.LogAttrs(ctx, slog.LevelInfo, "access token rejected", slog.String("reason", "session revoked"),
+			slog.String("user_id", cl.Subject), slog.String("session_id", cl.SessionID))
 		return nil, fmt.Errorf("%w: session revoked", ErrUnauthenticated)
 	}
 	e, ok := s.alive.get(cl.SessionID, s.now())
