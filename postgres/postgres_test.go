@@ -49,13 +49,13 @@ func runTests(m *testing.M) int {
 	defer cancel()
 	admin, err := pgx.Connect(ctx, testDB.admin)
 	if err != nil {
-		testDB.skip = fmt.Sprintf("PostgreSQL is not reachable (%v): start one on 127.0.0.1:5432 with a database \"test\" that user postgres may create databases from, or set GATEHOUSE_TEST_DATABASE_URL", err)
+		testDB.skip = fmt.Sprintf("skipping the PostgreSQL tests: PostgreSQL is not reachable (%v); start one on 127.0.0.1:5432 with a database \"test\" that user postgres may create databases from, or set GATEHOUSE_TEST_DATABASE_URL", err)
 		return m.Run()
 	}
 	testDB.name = "gatehouse_test_" + randomHex(6)
 	if _, err := admin.Exec(ctx, `CREATE DATABASE `+testDB.name); err != nil {
 		admin.Close(ctx)
-		testDB.skip = fmt.Sprintf("cannot create a test database on %s: %v", testDB.admin, err)
+		testDB.skip = fmt.Sprintf("skipping the PostgreSQL tests: cannot create a test database: %v", err)
 		return m.Run()
 	}
 	testDB.url = withDatabase(testDB.admin, testDB.name)
