@@ -68,10 +68,10 @@ type CSRF struct {
 
 // Passwords is the policy for passwords and how they are hashed.
 type Passwords struct {
-	// MinLength and MaxLength bound the length of a password, in characters.
+	// MinLength and MaxLength bound the length of a password, in bytes.
 	MinLength, MaxLength int
 	Argon2               Argon2
-	// MaxConcurrent caps the Argon2 hashes computed at once; 0 means no cap.
+	// MaxConcurrent caps the Argon2 hashes computed at once; 0 means one per CPU.
 	MaxConcurrent int
 }
 

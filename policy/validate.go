@@ -65,7 +65,7 @@ func (p Policy) Validate() error {
 		v.fail("passwords.argon2.parallelism", "must be at least 1")
 	}
 	if pw.MaxConcurrent < 0 {
-		v.fail("passwords.max_concurrent", "must not be negative (0 means no cap), got %d", pw.MaxConcurrent)
+		v.fail("passwords.max_concurrent", "must not be negative (0 means one per CPU), got %d", pw.MaxConcurrent)
 	}
 	v.oneOf("registration", p.Registration, registrations)
 	v.limit("throttle.account", p.Throttle.Account)
