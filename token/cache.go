@@ -25,8 +25,9 @@ type Cache struct {
 const cacheShards = 32
 
 type cacheShard struct {
-	mu sync.RWMutex
-	m  map[string]cacheEntry
+	mu    sync.RWMutex
+	m     map[string]cacheEntry
+	swept time.Time // last sweep for expired entries
 }
 
 type cacheEntry struct {
@@ -62,7 +63,7 @@ func (c *Cache) Verify(raw string) (Claims, error) {
 	if v.Now != nil {
 		now = v.Now
 	}
-	sh := &c.shards[maphash.String(c.seed, raw)%cacheShards]
+	sh := &c.shards[c.shard(raw)]
 	sh.mu.RLock()
 	e, ok := sh.m[raw]
 	sh.mu.RUnlock()
@@ -83,13 +84,18 @@ func (c *Cache) Verify(raw string) (Claims, error) {
 	e = cacheEntry{claims: cl, kid: kid, notAfter: cl.ExpiresAt.Add(v.Leeway)}
 	sh.mu.Lock()
 	if len(sh.m) >= c.max {
-		t := now()
-		for k, old := range sh.m {
-			if !t.Before(old.notAfter) {
-				delete(sh.m, k)
+		// Sweeping the shard for expired entries costs a pass over all of
+		// them, so a flood of first-seen tokens must not pay it on every
+		// insertion: at most once a second, else evict arbitrary entries.
+		// A miss only costs one verification.
+		if t := now(); t.Sub(sh.swept) >= time.Second || t.Before(sh.swept) {
+			sh.swept = t
+			for k, old := range sh.m {
+				if !t.Before(old.notAfter) {
+					delete(sh.m, k)
+				}
 			}
 		}
-		// Still full: evict arbitrary entries. A miss costs one verification.
 		for k := range sh.m {
 			if len(sh.m) < c.max {
 				break
@@ -100,6 +106,10 @@ func (c *Cache) Verify(raw string) (Claims, error) {
 	sh.m[raw] = e
 	sh.mu.Unlock()
 	return cl, nil
+}
+
+func (c *Cache) shard(raw string) uint64 {
+	return maphash.String(c.seed, raw) % cacheShards
 }
 
 // Len reports how many tokens the cache holds.

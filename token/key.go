@@ -174,7 +174,7 @@ func publicKey(alg string, pub any) (any, error) {
 		if !ok || len(p) != ed25519.PublicKeySize {
 			return nil, fmt.Errorf("%s needs an ed25519.PublicKey, got %T", alg, pub)
 		}
-		return p, nil
+		return pub, nil // already an ed25519.PublicKey; returning p would box it again
 	case ES256:
 		p, ok := pub.(*ecdsa.PublicKey)
 		if !ok || p == nil || p.Curve != elliptic.P256() {

@@ -1,16 +1,10 @@
 package token
 
 import (
-	"bytes"
 	"encoding/base64"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
 	"math"
 	"strconv"
 	"time"
-	"unicode/utf8"
 )
 
 // DefaultMaxLength is the longest token Verify accepts when
@@ -76,68 +70,14 @@ var base64URL = func() (t [256]bool) {
 // every byte string has exactly one accepted encoding.
 var strictB64 = base64.RawURLEncoding.Strict()
 
-// decodeObject parses b as a single JSON object and calls fn for each member
-// in order. It rejects what encoding/json silently tolerates: invalid UTF-8
-// (replaced by U+FFFD), duplicate member names (last one wins, so two parsers
-// can disagree about a token), anything other than an object at the top, and
-// trailing data.
-func decodeObject(b []byte, fn func(name string, value json.RawMessage) error) error {
-	if !utf8.Valid(b) {
-		return errors.New("not valid UTF-8")
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return errors.New("not a JSON object")
-	}
-	seen := make(map[string]bool)
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			return fmt.Errorf("bad JSON: %v", err)
-		}
-		name, _ := t.(string) // a member name is always a string token
-		if seen[name] {
-			return fmt.Errorf("duplicate member %s", quote(name))
-		}
-		seen[name] = true
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return fmt.Errorf("bad JSON: %v", err)
-		}
-		if err := fn(name, v); err != nil {
-			return err
-		}
-	}
-	if t, err := dec.Token(); err != nil || t != json.Delim('}') {
-		return errors.New("bad JSON: unterminated object")
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return errors.New("data after the JSON object")
-	}
-	return nil
-}
-
-// jsonString returns v as a string when it is a JSON string. (Unmarshalling
-// null into a string succeeds and leaves it empty, hence the explicit check.)
-func jsonString(v json.RawMessage) (string, bool) {
-	if len(v) == 0 || v[0] != '"' {
-		return "", false
-	}
-	var s string
-	if err := json.Unmarshal(v, &s); err != nil {
-		return "", false
-	}
-	return s, true
-}
-
 // numericDate returns v as a time when it is a JSON number (not a string:
 // B-06) of seconds in [0, maxNumericDate]. Fractions are kept to the
 // nanosecond.
-func numericDate(v json.RawMessage) (time.Time, bool) {
+func numericDate(v string) (time.Time, bool) {
 	if len(v) == 0 || (v[0] != '-' && (v[0] < '0' || v[0] > '9')) {
 		return time.Time{}, false
 	}
-	f, err := strconv.ParseFloat(string(v), 64)
+	f, err := strconv.ParseFloat(v, 64)
 	if err != nil || math.IsNaN(f) || f < 0 || f > maxNumericDate {
 		return time.Time{}, false
 	}

@@ -1,10 +1,10 @@
 package token
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -29,6 +29,8 @@ type Verifier struct {
 	Leeway    time.Duration // clock skew allowed on exp, iat and nbf
 	MaxLength int           // longest accepted token; 0 means DefaultMaxLength
 	Now       func() time.Time
+
+	parsers sync.Map // algorithm -> *libParser
 }
 
 // Verify checks raw and returns its claims. Every failure satisfies
@@ -73,15 +75,10 @@ func (v *Verifier) verify(raw string) (Claims, string, error) {
 			return Claims{}, "", invalid("ES256 signature is not in low-S form")
 		}
 	}
-	now := time.Now
-	if v.Now != nil {
-		now = v.Now
-	}
-	t := now()
-	if err := v.library(raw, key, vk, h.kid, t); err != nil {
+	if err := v.library(raw, key, vk, h.kid); err != nil {
 		return Claims{}, "", err
 	}
-	c, err := v.claims(raw[dot1+1:dot2], t)
+	c, err := v.claims(raw[dot1+1:dot2], v.now())
 	if err != nil {
 		return Claims{}, "", err
 	}
@@ -136,7 +133,7 @@ func parseHeader(seg string) (header, error) {
 	if err != nil {
 		return h, invalid("header is not strict base64url")
 	}
-	err = decodeObject(b, func(name string, v json.RawMessage) error {
+	err = decodeObject(string(b), func(name, v string) error {
 		var ok bool
 		switch name {
 		case "alg":
@@ -204,17 +201,7 @@ func (v *Verifier) key(h header) (*Key, any, error) {
 // particular errors such as ErrTokenExpired is how CVE-2024-51744 happened.
 // The library's errors are reduced to text so that no caller can branch on
 // them either.
-func (v *Verifier) library(raw string, key *Key, vk any, kid string, now time.Time) error {
-	p := jwt.NewParser(
-		jwt.WithValidMethods([]string{key.Algorithm}),
-		jwt.WithIssuer(v.Issuer),
-		jwt.WithAudience(v.Audience),
-		jwt.WithExpirationRequired(),
-		jwt.WithIssuedAt(),
-		jwt.WithLeeway(v.Leeway),
-		jwt.WithStrictDecoding(),
-		jwt.WithTimeFunc(func() time.Time { return now }),
-	)
+func (v *Verifier) library(raw string, key *Key, vk any, kid string) error {
 	keyfunc := func(t *jwt.Token) (any, error) {
 		// The header was already checked; make sure the library read the
 		// same one before handing over the key.
@@ -226,7 +213,7 @@ func (v *Verifier) library(raw string, key *Key, vk any, kid string, now time.Ti
 		}
 		return vk, nil
 	}
-	t, err := p.ParseWithClaims(raw, jwt.MapClaims{}, keyfunc)
+	t, err := v.parser(key.Algorithm).ParseWithClaims(raw, jwt.MapClaims{}, keyfunc)
 	if err != nil {
 		return invalid(err.Error())
 	}
@@ -234,6 +221,49 @@ func (v *Verifier) library(raw string, key *Key, vk any, kid string, now time.Ti
 		return invalid("not valid")
 	}
 	return nil
+}
+
+// libParser is a golang-jwt Parser with the strict options for one
+// algorithm and the issuer, audience and leeway it was built with.
+type libParser struct {
+	alg, iss, aud string
+	leeway        time.Duration
+	p             *jwt.Parser
+}
+
+// parser returns the golang-jwt Parser for alg: WithValidMethods of alg
+// alone, the issuer, the audience, exp required, iat checked, the leeway,
+// strict base64 and v's clock. A Parser is safe for concurrent use, so one
+// per algorithm is built and kept; building it for every token cost a
+// dozen allocations. It is rebuilt if the fields it was built from change.
+func (v *Verifier) parser(alg string) *jwt.Parser {
+	if c, ok := v.parsers.Load(alg); ok {
+		lp := c.(*libParser)
+		if lp.iss == v.Issuer && lp.aud == v.Audience && lp.leeway == v.Leeway {
+			return lp.p
+		}
+	}
+	lp := &libParser{alg: alg, iss: v.Issuer, aud: v.Audience, leeway: v.Leeway}
+	lp.p = jwt.NewParser(
+		jwt.WithValidMethods([]string{alg}),
+		jwt.WithIssuer(v.Issuer),
+		jwt.WithAudience(v.Audience),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithLeeway(v.Leeway),
+		jwt.WithStrictDecoding(),
+		jwt.WithTimeFunc(v.now),
+	)
+	v.parsers.Store(alg, lp)
+	return lp.p
+}
+
+// now is v.Now, or time.Now when it is nil.
+func (v *Verifier) now() time.Time {
+	if v.Now != nil {
+		return v.Now()
+	}
+	return time.Now()
 }
 
 // registered are the claim names Verify reads. encoding/json matches struct
@@ -250,7 +280,8 @@ func (v *Verifier) claims(seg string, now time.Time) (Claims, error) {
 	}
 	var c Claims
 	var hasAud, hasExp, hasIat bool
-	err = decodeObject(b, func(name string, val json.RawMessage) error {
+	// The claims' strings are substrings of this one copy of the payload.
+	err = decodeObject(string(b), func(name, val string) error {
 		var ok bool
 		switch name {
 		case "iss":
@@ -338,31 +369,22 @@ func (v *Verifier) checkClaims(c *Claims, hasAud, hasExp, hasIat bool, now time.
 	return nil
 }
 
-func nonEmptyString(v json.RawMessage) (string, bool) {
+func nonEmptyString(v string) (string, bool) {
 	s, ok := jsonString(v)
 	return s, ok && s != ""
 }
 
 // audience accepts a non-empty string or a non-empty array of non-empty
 // strings; null, numbers, [] and [""] are all invalid (CVE-2020-26160, B-12).
-func audience(v json.RawMessage) ([]string, bool) {
+func audience(v string) ([]string, bool) {
 	if s, ok := nonEmptyString(v); ok {
 		return []string{s}, true
 	}
-	if len(v) == 0 || v[0] != '[' {
-		return nil, false
-	}
-	var items []json.RawMessage
-	if err := json.Unmarshal(v, &items); err != nil || len(items) == 0 {
-		return nil, false
-	}
-	aud := make([]string, 0, len(items))
-	for _, it := range items {
-		s, ok := nonEmptyString(it)
-		if !ok {
-			return nil, false
-		}
+	var aud []string
+	ok := forEachElement(v, func(elem string) bool {
+		s, ok := nonEmptyString(elem)
 		aud = append(aud, s)
-	}
-	return aud, true
+		return ok
+	})
+	return aud, ok && len(aud) > 0
 }
