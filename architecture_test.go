@@ -38,6 +38,8 @@ var rules = map[string]rule{
 	"httpapi":    {project: []string{"", "token", "web"}, stdDeny: []string{"database/sql", "os"}},
 	"web":        {stdDeny: []string{"database/sql", "os", "os/exec"}},
 	"verifier":   {project: []string{"token"}, stdDeny: []string{"database/sql"}},
+	"pwned":      {stdDeny: []string{"database/sql", "os"}},
+	"metrics":    {project: []string{"", "password"}, external: []string{"github.com/prometheus/client_golang"}, stdDeny: []string{"database/sql", "os"}},
 	// The example shows a service outside Gatehouse: the verifier is all
 	// it may use of it.
 	"examples/protected-service": {project: []string{"verifier"}, stdDeny: []string{"database/sql"}},

@@ -37,6 +37,20 @@ type Keyring struct {
 	// lastKidReload is when (k.now, in Unix nanoseconds) a token naming an
 	// unknown kid last made the keyring reload; see VerificationKey.
 	lastKidReload atomic.Int64
+	// recorder receives EventKeyRotated; set by NewService.
+	recorder atomic.Pointer[func(context.Context, Event)]
+}
+
+// setRecorder makes the keyring report each key it activates to record.
+func (k *Keyring) setRecorder(record func(context.Context, Event)) {
+	k.recorder.Store(&record)
+}
+
+// recordActivation reports that key id now signs.
+func (k *Keyring) recordActivation(ctx context.Context, id string) {
+	if r := k.recorder.Load(); r != nil {
+		(*r)(ctx, Event{Name: EventKeyRotated, KeyID: id, Outcome: "success", Reason: "activated"})
+	}
 }
 
 type keyringState struct {

@@ -258,6 +258,7 @@ func (k *Keyring) activateLocked(ctx context.Context, next *KeyRecord, now time.
 	if err := k.store.SwapKeyState(ctx, &up, KeyNext); err != nil {
 		return fmt.Errorf("gatehouse: activate key %s: %w", next.ID, err)
 	}
+	k.recordActivation(ctx, next.ID)
 	_, err := k.retireOthersLocked(ctx, k.state.Load().recs, next.ID, now)
 	return err
 }

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse/gatehouse/password"
@@ -66,10 +67,32 @@ type Config struct {
 	RegistrationOpen bool
 	AccountLimit     Limit
 	IPLimit          Limit
+	// PairLimit limits failures per (account, client address) and, for a
+	// known device, per (account, device); default AccountLimit.
+	PairLimit Limit
+	// LoginDelay is the progressive delay: after the k-th consecutive
+	// failure against an account its next attempt must wait LoginDelay
+	// doubled k-1 times, at most AccountLimit.Window. Zero turns it off;
+	// see DefaultLoginDelay and loginlimit.go.
+	LoginDelay time.Duration
+	// Stuffing is the credential-stuffing alarm; the zero value is off.
+	Stuffing StuffingAlarm
+	// Breached, if set, refuses new passwords known from data breaches.
+	Breached BreachChecker
+	// BreachedFailClosed refuses new passwords while Breached cannot
+	// answer; by default they are accepted (fail open).
+	BreachedFailClosed bool
 
 	// RefreshKey (32 bytes, shared by every instance) derives a refresh
 	// token's successor from the token itself; see Refresh.
 	RefreshKey []byte
+	// DeviceKey (32 bytes, shared by every instance) signs known-device
+	// tokens (device.go). Without it no device is ever known, and the
+	// account lockout applies to every client.
+	DeviceKey []byte
+	// DeviceTTL is how long a known-device token lasts; default
+	// DefaultDeviceTTL.
+	DeviceTTL time.Duration
 
 	Now    func() time.Time // default time.Now
 	Logger *slog.Logger     // default discards
@@ -88,8 +111,11 @@ type Service struct {
 	revoked  *Revocations
 	alive    *aliveCache
 	cfg      Config
-	now      func() time.Time
-	log      *slog.Logger
+	// alarmUntil is when the credential-stuffing alarm ends, in Unix
+	// nanoseconds (stuffing.go).
+	alarmUntil atomic.Int64
+	now        func() time.Time
+	log        *slog.Logger
 }
 
 // NewService checks cfg and returns a Service.
@@ -103,6 +129,14 @@ func NewService(cfg Config) (*Service, error) {
 		return nil, errors.New("gatehouse: RefreshKey must be at least 32 bytes")
 	case cfg.Audience == "" || cfg.Issuer == "":
 		return nil, errors.New("gatehouse: Issuer and Audience are required")
+	case len(cfg.DeviceKey) > 0 && len(cfg.DeviceKey) < 32:
+		return nil, errors.New("gatehouse: DeviceKey must be at least 32 bytes")
+	}
+	if cfg.PairLimit == (Limit{}) {
+		cfg.PairLimit = cfg.AccountLimit
+	}
+	if cfg.DeviceTTL <= 0 {
+		cfg.DeviceTTL = DefaultDeviceTTL
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -120,6 +154,8 @@ func NewService(cfg Config) (*Service, error) {
 		Keys: cfg.Keys, Issuer: cfg.Issuer, Audience: cfg.Audience,
 		MaxTTL: cfg.AccessTTL, Leeway: cfg.Leeway, Now: cfg.Now,
 	}, verifiedTokenCache)
+	// Key rotations are security events too; the keyring reports them here.
+	cfg.Keys.setRecorder(s.record)
 	return s, nil
 }
 
@@ -138,6 +174,11 @@ type Grant struct {
 	AccessExpiresAt  time.Time
 	RefreshToken     string
 	RefreshExpiresAt time.Time
+	// DeviceToken, set by a login or registration when Config.DeviceKey
+	// is, marks the client as a known device of the account until
+	// DeviceExpiresAt: the client presents it as Client.Device.
+	DeviceToken     string
+	DeviceExpiresAt time.Time
 }
 
 // Register creates an account and logs it in. It returns an *InputError for
@@ -150,7 +191,7 @@ func (s *Service) Register(ctx context.Context, email, pw string, c Client) (*Us
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := s.checkNewPassword(pw, email); err != nil {
+	if err := s.checkNewPassword(ctx, pw, email); err != nil {
 		return nil, nil, err
 	}
 	hash, err := s.hash(ctx, pw)
@@ -166,6 +207,7 @@ func (s *Service) Register(ctx context.Context, email, pw string, c Client) (*Us
 	if err != nil {
 		return nil, nil, err
 	}
+	s.issueDevice(g, u, "")
 	s.record(ctx, Event{Name: EventRegister, UserID: u.ID, SessionID: g.Session.ID, IP: c.IP, UserAgent: c.UserAgent, Outcome: "success"})
 	return u, g, nil
 }
@@ -177,7 +219,7 @@ func (s *Service) AddUser(ctx context.Context, email, pw string) (*User, error) 
 	if err != nil {
 		return nil, err
 	}
-	if err := s.checkNewPassword(pw, email); err != nil {
+	if err := s.checkNewPassword(ctx, pw, email); err != nil {
 		return nil, err
 	}
 	hash, err := s.hash(ctx, pw)
@@ -196,8 +238,11 @@ func (s *Service) AddUser(ctx context.Context, email, pw string) (*User, error) 
 // Login checks an email and password and starts a session. An unknown email,
 // a wrong password and a disabled account all return ErrInvalidCredentials
 // after the same amount of hashing work, so that neither the answer nor its
-// timing tells whether an account exists. Too many failures return a
-// *ThrottledError before any hashing is done.
+// timing tells whether an account exists. Too many failures, or an attempt
+// within the progressive delay, return a *ThrottledError before any hashing
+// is done (see loginlimit.go). A client presenting a known-device token for
+// the account (Client.Device) is not held back by failures of others
+// (device.go); the grant of a successful login carries a fresh token.
 func (s *Service) Login(ctx context.Context, email, pw string, c Client) (*User, *Grant, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
 	if email == "" || len(email) > maxEmailLen || pw == "" {
@@ -208,23 +253,29 @@ func (s *Service) Login(ctx context.Context, email, pw string, c Client) (*User,
 	if len(pw) > s.cfg.PasswordRules.MaxLength {
 		return nil, nil, invalid("password", "is too long")
 	}
-	acct, ip := "login:account:"+email, "login:ip:"+throttleAddr(c.IP)
-	if err := s.hit(ctx, ip, s.cfg.IPLimit); err != nil {
-		s.record(ctx, Event{Name: EventThrottled, IP: c.IP, UserAgent: c.UserAgent, Outcome: "failure", Reason: "ip"})
+	// A known device needs the account's id; a client without a device
+	// token, like every attacker, costs no extra lookup.
+	var known *User
+	var device string
+	if c.Device != "" && len(s.cfg.DeviceKey) > 0 {
+		if u, err := s.users.UserByEmail(ctx, email); err == nil {
+			if id, ok := s.knownDevice(c.Device, u.ID); ok {
+				known, device = u, id
+			}
+		}
+	}
+	a, err := s.admit(ctx, email, device, c, func() string { return s.userIDOf(ctx, email) })
+	if err != nil {
 		return nil, nil, err
 	}
-	if err := s.hit(ctx, acct, s.cfg.AccountLimit); err != nil {
-		s.record(ctx, Event{Name: EventThrottled, UserID: s.userIDOf(ctx, email), IP: c.IP, UserAgent: c.UserAgent, Outcome: "failure", Reason: "account"})
-		return nil, nil, err
-	}
-	u, ok, err := s.checkPassword(ctx, email, pw)
+	u, ok, err := s.checkPassword(ctx, email, pw, known)
 	if err != nil {
 		// The attempt did not happen; give it back.
-		s.limiter.Undo(ctx, ip)
-		s.limiter.Undo(ctx, acct)
+		s.abandon(ctx, a)
 		return nil, nil, err
 	}
 	if !ok {
+		s.failed(ctx, a)
 		e := Event{Name: EventLoginFailure, IP: c.IP, UserAgent: c.UserAgent, Outcome: "failure", Reason: "unknown_user"}
 		if u != nil {
 			e.UserID, e.Reason = u.ID, "bad_password"
@@ -233,34 +284,40 @@ func (s *Service) Login(ctx context.Context, email, pw string, c Client) (*User,
 			}
 		}
 		s.record(ctx, e)
+		s.countFailure(ctx)
 		return nil, nil, ErrInvalidCredentials
 	}
-	// Success clears the account's failures, and gives the client address
-	// back only this attempt, so that logging into one's own account does
-	// not wash out failures against others.
-	s.limiter.Reset(ctx, acct)
-	s.limiter.Undo(ctx, ip)
+	s.succeeded(ctx, a)
 	g, err := s.startSession(ctx, u, c)
 	if err != nil {
 		return nil, nil, err
 	}
-	s.record(ctx, Event{Name: EventLoginSuccess, UserID: u.ID, SessionID: g.Session.ID, IP: c.IP, UserAgent: c.UserAgent, Outcome: "success"})
+	s.issueDevice(g, u, device)
+	e := Event{Name: EventLoginSuccess, UserID: u.ID, SessionID: g.Session.ID, IP: c.IP, UserAgent: c.UserAgent, Outcome: "success"}
+	if device != "" {
+		e.Reason = "known_device"
+	}
+	s.record(ctx, e)
 	return u, g, nil
 }
 
-// checkPassword verifies pw for the account with email. For an unknown email
-// it hashes a dummy so the timing matches. It re-hashes a correct password
-// whose stored parameters differ from the policy's.
-func (s *Service) checkPassword(ctx context.Context, email, pw string) (*User, bool, error) {
-	u, err := s.users.UserByEmail(ctx, email)
-	if errors.Is(err, ErrNotFound) {
-		if err := s.hasher.Dummy(ctx, []byte(pw)); err != nil {
-			return nil, false, s.hashErr(err)
+// checkPassword verifies pw for the account with email, or for u when the
+// caller has looked it up already. For an unknown email it hashes a dummy
+// so the timing matches. It re-hashes a correct password whose stored
+// parameters differ from the policy's.
+func (s *Service) checkPassword(ctx context.Context, email, pw string, u *User) (*User, bool, error) {
+	if u == nil {
+		var err error
+		u, err = s.users.UserByEmail(ctx, email)
+		if errors.Is(err, ErrNotFound) {
+			if err := s.hasher.Dummy(ctx, []byte(pw)); err != nil {
+				return nil, false, s.hashErr(err)
+			}
+			return nil, false, nil
 		}
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, err
+		if err != nil {
+			return nil, false, err
+		}
 	}
 	ok, rehash, err := s.hasher.Verify(ctx, []byte(pw), u.PasswordHash)
 	if err != nil {
@@ -320,7 +377,7 @@ func (s *Service) hashErr(err error) error {
 // checkNewPassword applies the password rules, plus context words: a
 // password built on the product name or the user's own email is among the
 // first an attacker tries (ASVS 6.2.11).
-func (s *Service) checkNewPassword(pw, email string) error {
+func (s *Service) checkNewPassword(ctx context.Context, pw, email string) error {
 	if err := s.cfg.PasswordRules.Check(pw); err != nil {
 		reason := "is too common"
 		switch {
@@ -336,7 +393,7 @@ func (s *Service) checkNewPassword(pw, email string) error {
 	if strings.Contains(lower, "gatehouse") || (len(local) >= 4 && strings.Contains(lower, local)) || lower == email {
 		return &InputError{Field: "password", Reason: "is too easy to guess", Err: ErrWeakPassword}
 	}
-	return nil
+	return s.checkBreached(ctx, pw)
 }
 
 // startSession creates a session for u with a fresh random refresh token.
@@ -666,9 +723,10 @@ func (s *Service) RevokeSession(ctx context.Context, p *Principal, id string, c 
 }
 
 // ChangePassword replaces the caller's password after checking the current
-// one, ends every other session, and gives this session new tokens. Wrong
-// current passwords count against the same limit as failed logins, so the
-// change form is no way around login throttling.
+// one, ends every other session, and gives this session new tokens. The
+// current password is checked under the same limits and progressive delay
+// as a login (see admit), so the change form is no way around login
+// throttling.
 func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, next string, c Client) (*Grant, error) {
 	if len(current) > s.cfg.PasswordRules.MaxLength || current == "" {
 		return nil, ErrCurrentPassword
@@ -680,22 +738,23 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 	if err != nil {
 		return nil, err
 	}
-	acct := "login:account:" + u.Email
-	if err := s.hit(ctx, acct, s.cfg.AccountLimit); err != nil {
-		s.record(ctx, Event{Name: EventThrottled, UserID: u.ID, IP: c.IP, UserAgent: c.UserAgent, Outcome: "failure", Reason: "password_change"})
+	device, _ := s.knownDevice(c.Device, u.ID)
+	a, err := s.admit(ctx, u.Email, device, c, func() string { return u.ID })
+	if err != nil {
 		return nil, err
 	}
 	ok, _, err := s.hasher.Verify(ctx, []byte(current), u.PasswordHash)
 	if err != nil {
-		s.limiter.Undo(ctx, acct)
+		s.abandon(ctx, a)
 		return nil, s.hashErr(err)
 	}
 	if !ok {
+		s.failed(ctx, a)
 		s.record(ctx, Event{Name: EventPasswordFailure, UserID: u.ID, SessionID: p.SessionID, IP: c.IP, UserAgent: c.UserAgent, Outcome: "failure", Reason: "bad_password"})
 		return nil, ErrCurrentPassword
 	}
-	s.limiter.Reset(ctx, acct)
-	if err := s.checkNewPassword(next, u.Email); err != nil {
+	s.succeeded(ctx, a)
+	if err := s.checkNewPassword(ctx, next, u.Email); err != nil {
 		var ie *InputError
 		if errors.As(err, &ie) {
 			ie.Field = "new_password"

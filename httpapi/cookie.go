@@ -14,6 +14,12 @@ import (
 const (
 	AccessCookie  = "__Host-access"
 	RefreshCookie = "__Host-refresh"
+	// DeviceCookie marks the browser as a known device of the account that
+	// last logged in with it, so that failures by others do not lock it
+	// out (gatehouse.Grant.DeviceToken). It outlives sessions and logout
+	// leaves it (a logout clears cookies through Clear-Site-Data, though,
+	// which browsers apply to it too).
+	DeviceCookie = "__Host-device"
 )
 
 // maxCookieValue is longer than any token Gatehouse issues; a longer value is
@@ -63,6 +69,13 @@ func (s *server) setAuthCookies(w http.ResponseWriter, g *gatehouse.Grant) {
 		Name: RefreshCookie, Value: g.RefreshToken, Path: "/",
 		MaxAge: maxAge(g.RefreshExpiresAt, now), Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode,
 	})
+	if g.DeviceToken != "" {
+		// Strict: only the login page itself, same-site, ever needs it.
+		http.SetCookie(w, &http.Cookie{
+			Name: DeviceCookie, Value: g.DeviceToken, Path: "/",
+			MaxAge: maxAge(g.DeviceExpiresAt, now), Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode,
+		})
+	}
 }
 
 // clearAuthCookies expires both cookies with the attributes they were set

@@ -38,7 +38,8 @@ func (s *server) toSession(sess *gatehouse.Session, current string) sessionJSON 
 }
 
 func (s *server) client(r *http.Request) gatehouse.Client {
-	return gatehouse.Client{IP: clientAddr(r, s.trustedProxies).String(), UserAgent: r.UserAgent()}
+	device, _ := readCookie(r, DeviceCookie)
+	return gatehouse.Client{IP: clientAddr(r, s.trustedProxies).String(), UserAgent: r.UserAgent(), Device: device}
 }
 
 type credentials struct {
@@ -264,9 +265,15 @@ func (s *server) handleJWKS() http.Handler {
 // handleProtected is the demo resource: what an API built on Gatehouse
 // looks like behind RequireAuth.
 func handleProtected() http.Handler {
+	// A struct, not a map: encoding/json sorts a map's keys through
+	// reflection on every call.
+	type answer struct {
+		Message string `json:"message"`
+		UserID  string `json:"user_id"`
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, _ := Principal(r)
-		writeJSON(w, http.StatusOK, map[string]any{"message": "Access granted", "user_id": p.UserID})
+		writeJSON(w, http.StatusOK, &answer{Message: "Access granted", UserID: p.UserID})
 	})
 }
 

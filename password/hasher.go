@@ -23,8 +23,9 @@ var ErrOverloaded = errors.New("password: hashing queue full")
 type Options struct {
 	// Params are the cost parameters of new hashes; zero means DefaultParams.
 	Params Params
-	// MaxConcurrent is how many hashes may run at once; zero means
-	// runtime.NumCPU(). Memory held by hashing is at most
+	// MaxConcurrent is how many hashes may run at once; zero means one
+	// per CPU (runtime.NumCPU()), but no more than fit in
+	// DefaultMemoryBudgetKiB. Memory held by hashing is at most
 	// MaxConcurrent × Params.MemoryKiB.
 	MaxConcurrent int
 	// MaxQueue is how many callers may wait for a slot; zero means
@@ -33,6 +34,12 @@ type Options struct {
 	// QueueTimeout is the longest a caller waits for a slot; zero means 5s.
 	QueueTimeout time.Duration
 }
+
+// DefaultMemoryBudgetKiB caps the memory hashing may hold at once when
+// Options.MaxConcurrent is zero: 128 MiB, six hashes at the OWASP baseline
+// of 19 MiB. More CPUs than that gain little for logins, and a server with
+// many cores must not need gigabytes just to survive a login flood.
+const DefaultMemoryBudgetKiB = 128 << 10
 
 // dummySalt is the fixed salt of Dummy. It need not be secret or random:
 // the result is thrown away.
@@ -53,6 +60,10 @@ type Hasher struct {
 	running atomic.Int64
 	queued  atomic.Int64
 
+	acquired atomic.Uint64 // slots taken
+	rejected atomic.Uint64 // callers refused with ErrOverloaded
+	waited   atomic.Int64  // nanoseconds spent waiting for slots
+
 	// holding, if set by a test, is called while a slot is held, before
 	// hashing, so tests can keep a slot busy deterministically.
 	holding func()
@@ -62,6 +73,15 @@ type Hasher struct {
 type Stats struct {
 	Running int // hashes holding a slot
 	Queued  int // callers waiting for a slot
+}
+
+// Totals are what a Hasher's pool has done since it was made, for metrics:
+// the slots taken, the callers refused with ErrOverloaded, and the time
+// callers spent waiting for a slot, given or not, so that Waited /
+// (Acquired + Rejected) is the mean wait.
+type Totals struct {
+	Acquired, Rejected uint64
+	Waited             time.Duration
 }
 
 // NewHasher returns a Hasher configured by o. It panics if o.Params is not
@@ -75,7 +95,7 @@ func NewHasher(o Options) *Hasher {
 		panic(err)
 	}
 	if o.MaxConcurrent <= 0 {
-		o.MaxConcurrent = runtime.NumCPU()
+		o.MaxConcurrent = max(1, min(runtime.NumCPU(), DefaultMemoryBudgetKiB/int(o.Params.MemoryKiB)))
 	}
 	switch {
 	case o.MaxQueue == 0:
@@ -101,6 +121,15 @@ func (h *Hasher) Params() Params { return h.params }
 func (h *Hasher) Stats() Stats {
 	return Stats{Running: int(h.running.Load()), Queued: int(h.queued.Load())}
 }
+
+// Totals returns what h's pool has done since h was made.
+func (h *Hasher) Totals() Totals {
+	return Totals{Acquired: h.acquired.Load(), Rejected: h.rejected.Load(), Waited: time.Duration(h.waited.Load())}
+}
+
+// Capacity returns the bounds of h's pool: how many hashes run at once
+// and how many callers may wait.
+func (h *Hasher) Capacity() (concurrent, queue int) { return cap(h.slots), h.max }
 
 // Hash hashes pw with a fresh random salt and returns the PHC string.
 // It does not limit the length of pw: check new passwords with Rules first.
@@ -167,11 +196,13 @@ func (h *Hasher) do(ctx context.Context, f func()) error {
 // wait.
 func (h *Hasher) acquire(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
+		h.rejected.Add(1)
 		return fmt.Errorf("%w: %w", ErrOverloaded, err)
 	}
 	select {
 	case h.slots <- struct{}{}:
 		h.running.Add(1)
+		h.acquired.Add(1)
 		return nil
 	default:
 	}
@@ -180,18 +211,24 @@ func (h *Hasher) acquire(ctx context.Context) error {
 	// for everyone.
 	if h.queued.Add(1) > int64(h.max) {
 		h.queued.Add(-1)
+		h.rejected.Add(1)
 		return ErrOverloaded
 	}
 	defer h.queued.Add(-1)
+	start := time.Now()
+	defer func() { h.waited.Add(int64(time.Since(start))) }()
 	t := time.NewTimer(h.timeout)
 	defer t.Stop()
 	select {
 	case h.slots <- struct{}{}:
 		h.running.Add(1)
+		h.acquired.Add(1)
 		return nil
 	case <-t.C:
+		h.rejected.Add(1)
 		return fmt.Errorf("%w: no slot within %v", ErrOverloaded, h.timeout)
 	case <-ctx.Done():
+		h.rejected.Add(1)
 		return fmt.Errorf("%w: %w", ErrOverloaded, ctx.Err())
 	}
 }

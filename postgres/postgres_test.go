@@ -273,8 +273,8 @@ func TestConcurrentMigrations(t *testing.T) {
 	}
 	var tables int
 	err := dbs[0].pool.QueryRow(t.Context(), `SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()`).Scan(&tables)
-	if err != nil || tables != 5 {
-		t.Errorf("tables in the schema = %d, %v; want 5 (four and schema_migrations)", tables, err)
+	if err != nil || tables != 6 {
+		t.Errorf("tables in the schema = %d, %v; want 6 (five and schema_migrations)", tables, err)
 	}
 }
 
@@ -483,4 +483,12 @@ func eventually(t *testing.T, limit time.Duration, what string, f func() error) 
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+func TestAuditStore(t *testing.T) {
+	needDB(t)
+	storetest.RunAudit(t, func(t *testing.T) gatehouse.AuditStore {
+		db, _ := openTest(t, Options{})
+		return db
+	})
 }

@@ -355,3 +355,7 @@ func BenchmarkRotateRefreshParallel(b *testing.B) {
 		}
 	})
 }
+
+func TestAuditStore(t *testing.T) {
+	storetest.RunAudit(t, func(t *testing.T) gatehouse.AuditStore { return openTest(t) })
+}

@@ -1,0 +1,100 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse"
+)
+
+var _ gatehouse.AuditStore = (*DB)(nil)
+
+// maxAuditText bounds each text column of an audit row. Events carry short
+// ids and codes; only the user agent comes from the client, and the service
+// truncates it already. This is the store's own guard.
+const maxAuditText = 512
+
+// AppendEvents stores events in one transaction. It returns
+// gatehouse.ErrUnavailable when the file cannot be written.
+func (db *DB) AppendEvents(ctx context.Context, events []gatehouse.Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO audit_events
+			(time, event, user_id, session_id, key_id, ip, user_agent, outcome, reason)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for _, e := range events {
+			_, err := stmt.ExecContext(ctx, e.Time.UnixMicro(), clipText(e.Name), clipText(e.UserID), clipText(e.SessionID),
+				clipText(e.KeyID), clipText(e.IP), clipText(e.UserAgent), clipText(e.Outcome), clipText(e.Reason))
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return wrap("append events", err, nil)
+}
+
+// AuditEvents returns the newest events q selects, at most q.Limit
+// (gatehouse.DefaultAuditLimit when zero), oldest first.
+func (db *DB) AuditEvents(ctx context.Context, q gatehouse.AuditQuery) ([]gatehouse.Event, error) {
+	if q.Limit <= 0 {
+		q.Limit = gatehouse.DefaultAuditLimit
+	}
+	query := `SELECT time, event, user_id, session_id, key_id, ip, user_agent, outcome, reason
+		FROM audit_events WHERE time >= ?`
+	args := []any{q.Since.UnixMicro()}
+	if q.Since.IsZero() {
+		args[0] = int64(-1 << 62)
+	}
+	if q.UserID != "" {
+		query += ` AND user_id = ?`
+		args = append(args, q.UserID)
+	}
+	query += ` ORDER BY time DESC, id DESC LIMIT ?`
+	args = append(args, q.Limit)
+	rows, err := db.sql.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, wrap("audit events", err, nil)
+	}
+	defer rows.Close()
+	var out []gatehouse.Event
+	for rows.Next() {
+		var e gatehouse.Event
+		if err := rows.Scan(timeCol{&e.Time}, &e.Name, &e.UserID, &e.SessionID, &e.KeyID, &e.IP, &e.UserAgent, &e.Outcome, &e.Reason); err != nil {
+			return nil, wrap("audit events", err, nil)
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrap("audit events", err, nil)
+	}
+	slices.Reverse(out)
+	return out, nil
+}
+
+// DeleteEventsBefore deletes the events older than t and reports how many.
+func (db *DB) DeleteEventsBefore(ctx context.Context, t time.Time) (int64, error) {
+	res, err := db.exec(ctx, `DELETE FROM audit_events WHERE time < ?`, t.UnixMicro())
+	if err != nil {
+		return 0, wrap("delete events", err, nil)
+	}
+	n, err := res.RowsAffected()
+	return n, wrap("delete events", err, nil)
+}
+
+// clipText cuts s to maxAuditText bytes, on a UTF-8 boundary.
+func clipText(s string) string {
+	if len(s) <= maxAuditText {
+		return s
+	}
+	return strings.ToValidUTF8(s[:maxAuditText], "")
+}
