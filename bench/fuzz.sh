@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Runs every fuzz target of the module for a given time each (default 5m)
+# and prints what each run did. `go test -fuzz` takes one package and one
+# target per run, so the targets are found by their declarations: a new
+# FuzzXxx(f *testing.F) anywhere in the module is picked up without
+# editing this script.
+#
+#   bash bench/fuzz.sh          # the documented long run, 5m per target
+#   bash bench/fuzz.sh 15s      # CI
+#
+# A failing input is written by go test to <package>/testdata/fuzz/<Target>/;
+# commit it with the fix, and it stays a regression test of `go test ./...`.
+# Minimising each new interesting input is capped at 5s (the default, 60s,
+# let two workers spend most of a one-minute run minimising).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+fuzztime="${1:-5m}"
+logs="${FUZZ_LOGS:-$(mktemp -d -t gatehouse-fuzz.XXXXXX)}"
+mkdir -p "$logs"
+
+# "<package dir> <target>" lines, such as "./token FuzzVerify" or ". FuzzParseRefresh".
+targets=$(grep -rEo --include='*_test.go' '^func Fuzz[A-Za-z0-9_]+\(f \*testing\.F\)' . |
+  sed -E 's|^(.*)/[^/]*_test\.go:func (Fuzz[A-Za-z0-9_]+).*|\1 \2|' | sort -u)
+
+failed=()
+summary=()
+while read -r pkg target; do
+  echo "== $target ($pkg) for $fuzztime"
+  log="$logs/$target.log"
+  start=$(date +%s)
+  if go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" -fuzzminimizetime 5s "$pkg" >"$log" 2>&1; then
+    status=ok
+  else
+    status=FAIL
+    failed+=("$target")
+    tail -n 40 "$log"
+  fi
+  last=$(grep -E '^fuzz: elapsed: ' "$log" | tail -n 1 | sed -E 's/^fuzz: //')
+  summary+=("$(printf '%-18s %-10s %-5s %4ss  %s' "$target" "$pkg" "$status" "$(( $(date +%s) - start ))" "$last")")
+done <<<"$targets"
+
+echo
+echo "fuzz summary ($fuzztime per target; last progress line of each run; logs in $logs):"
+printf '%s\n' "${summary[@]}"
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "failed: ${failed[*]}"
+  exit 1
+fi
