@@ -2,6 +2,7 @@ package gatehouse
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -9,10 +10,14 @@ import (
 // owner's id and email, so that authenticating a request needs no store
 // round trip. Revocation removes entries; the Revocations set is checked
 // first in any case.
+//
+// Every authenticated request reads it and only a session's first request
+// on this instance writes it, so it is a sync.Map: reads take no lock and
+// write no shared memory, which a read lock would on every request.
 type aliveCache struct {
 	max int
-	mu  sync.RWMutex
-	m   map[string]aliveEntry
+	n   atomic.Int64 // entries held, about: eviction only needs a bound
+	m   sync.Map     // session id -> aliveEntry
 }
 
 type aliveEntry struct {
@@ -22,44 +27,44 @@ type aliveEntry struct {
 }
 
 func newAliveCache(max int) *aliveCache {
-	return &aliveCache{max: max, m: make(map[string]aliveEntry)}
+	return &aliveCache{max: max}
 }
 
 func (c *aliveCache) get(id string, now time.Time) (aliveEntry, bool) {
-	c.mu.RLock()
-	e, ok := c.m[id]
-	c.mu.RUnlock()
-	if ok && now.After(e.until) {
+	v, ok := c.m.Load(id)
+	if !ok {
 		return aliveEntry{}, false
 	}
-	return e, ok
+	e := v.(aliveEntry)
+	if now.After(e.until) {
+		return aliveEntry{}, false
+	}
+	return e, true
 }
 
 func (c *aliveCache) put(id, userID, email string, until time.Time) aliveEntry {
 	e := aliveEntry{userID: userID, email: email, until: until}
-	c.mu.Lock()
-	if len(c.m) >= c.max {
-		// Evict an arbitrary entry; a miss only costs one store lookup.
-		for k := range c.m {
-			delete(c.m, k)
-			break
-		}
+	if _, loaded := c.m.Swap(id, e); !loaded && c.n.Add(1) > int64(c.max) {
+		// Evict an arbitrary other entry; a miss only costs one store lookup.
+		c.m.Range(func(k, _ any) bool {
+			if k == id {
+				return true
+			}
+			c.drop(k.(string))
+			return false
+		})
 	}
-	c.m[id] = e
-	c.mu.Unlock()
 	return e
 }
 
 func (c *aliveCache) drop(id string) {
-	c.mu.Lock()
-	delete(c.m, id)
-	c.mu.Unlock()
+	if _, ok := c.m.LoadAndDelete(id); ok {
+		c.n.Add(-1)
+	}
 }
 
 func (c *aliveCache) dropAll(ids []string) {
-	c.mu.Lock()
 	for _, id := range ids {
-		delete(c.m, id)
+		c.drop(id)
 	}
-	c.mu.Unlock()
 }

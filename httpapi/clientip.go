@@ -52,6 +52,9 @@ func isTrusted(a netip.Addr, trusted []netip.Prefix) bool {
 // forwardedHTTPS reports whether a trusted proxy says the original request
 // used https.
 func forwardedHTTPS(r *http.Request, trusted []netip.Prefix) bool {
+	if len(trusted) == 0 {
+		return false // nobody to believe; spares parsing the address per request
+	}
 	ap, err := netip.ParseAddrPort(r.RemoteAddr)
 	if err != nil || !isTrusted(ap.Addr().Unmap(), trusted) {
 		return false

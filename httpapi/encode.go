@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"sync"
 )
 
 // maxBody caps every request body: the largest legitimate one (a password
@@ -14,17 +15,25 @@ import (
 const maxBody = 16 << 10
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header()["Content-Type"] = hdrJSON
 	w.WriteHeader(status)
 	writeJSONBody(w, v)
 }
 
+// jsonBuffers are the buffers JSON answers are encoded into; an answer is
+// written with a single Write, so a buffer is free again once it returns.
+var jsonBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
 func writeJSONBody(w http.ResponseWriter, v any) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
+	buf := jsonBuffers.Get().(*bytes.Buffer)
+	buf.Reset()
+	enc := json.NewEncoder(buf)
 	enc.SetEscapeHTML(true)
 	enc.Encode(v)
 	w.Write(buf.Bytes())
+	if buf.Cap() <= 64<<10 { // a rare large answer is not kept
+		jsonBuffers.Put(buf)
+	}
 }
 
 // decode reads a JSON object strictly: the content type must be JSON (which

@@ -54,25 +54,42 @@ func Principal(r *http.Request) (*gatehouse.Principal, bool) {
 
 // securityHeaders sets the headers every response carries. The API serves
 // no HTML, so its CSP forbids everything, including being framed.
+//
+// The values are slices shared by every response, assigned under their
+// canonical keys: Header.Set would allocate a slice per header per request.
+// That is safe because nothing changes a header value in place (Set and Del
+// replace the slice, Add appends to a full one, which copies).
 func (s *server) securityHeaders(next http.Handler) http.Handler {
+	hsts := []string{s.hsts}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
-		h.Set("Cross-Origin-Resource-Policy", "same-origin")
-		h.Set("Cross-Origin-Opener-Policy", "same-origin")
-		h.Set("X-Frame-Options", "DENY")
-		if s.isHTTPS(r) && s.hsts != "" {
-			h.Set("Strict-Transport-Security", s.hsts)
+		h["X-Content-Type-Options"] = hdrNosniff
+		h["Referrer-Policy"] = hdrNoReferrer
+		h["Content-Security-Policy"] = hdrAPICSP
+		h["Cross-Origin-Resource-Policy"] = hdrSameOrigin
+		h["Cross-Origin-Opener-Policy"] = hdrSameOrigin
+		h["X-Frame-Options"] = hdrDeny
+		if s.hsts != "" && s.isHTTPS(r) {
+			h["Strict-Transport-Security"] = hsts
 		}
 		if strings.HasPrefix(r.URL.Path, "/auth/") || strings.HasPrefix(r.URL.Path, "/api/") {
 			// Auth responses set or describe credentials: no cache may keep them.
-			h.Set("Cache-Control", "no-store")
+			h["Cache-Control"] = hdrNoStore
 		}
 		next.ServeHTTP(w, r)
 	})
 }
+
+// Header values shared by every response (see securityHeaders).
+var (
+	hdrNosniff    = []string{"nosniff"}
+	hdrNoReferrer = []string{"no-referrer"}
+	hdrAPICSP     = []string{"default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"}
+	hdrSameOrigin = []string{"same-origin"}
+	hdrDeny       = []string{"DENY"}
+	hdrNoStore    = []string{"no-store"}
+	hdrJSON       = []string{"application/json; charset=utf-8"}
+)
 
 // recoverPanics turns a panic into a generic 500: the client sees no stack
 // and the request is never treated as authenticated.

@@ -174,11 +174,18 @@ func problemFallback(mux *http.ServeMux) http.Handler {
 			return
 		}
 		h, pattern := mux.Handler(r)
-		if pattern != "" {
-			mux.ServeHTTP(w, r)
-			return
+		switch {
+		case pattern == "":
+			h.ServeHTTP(&fallbackWriter{ResponseWriter: w}, r)
+		case strings.Contains(pattern, "{") || r.RequestURI == "*":
+			mux.ServeHTTP(w, r) // sets the path values
+		default:
+			// A pattern without wildcards has no path values to set, so
+			// the handler found is called directly instead of having the
+			// mux match the request a second time.
+			r.Pattern = pattern
+			h.ServeHTTP(w, r)
 		}
-		h.ServeHTTP(&fallbackWriter{ResponseWriter: w}, r)
 	})
 }
 
