@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"time"
 
 	"github.com/gatehouse/gatehouse"
@@ -62,28 +61,15 @@ func (db *DB) RefreshRecord(ctx context.Context, hash []byte) (*gatehouse.Refres
 }
 
 // RotateRefresh moves the session from generation r.From to r.From+1 and
-// records r.NewHash, in one transaction. The UPDATE is the compare-and-swap:
-// it matches only a live session still at r.From, and the write lock makes
-// it the only one of two concurrent rotations to do so. It returns
+// records r.NewHash, atomically. The UPDATE is the compare-and-swap: it
+// matches only a live session still at r.From, and the write lock makes it
+// the only one of two concurrent rotations to do so. It returns
 // gatehouse.ErrConflict when it matches nothing (a rotation won the race,
-// the session was revoked, or it does not exist).
+// the session was revoked, or it does not exist). Rotations made at the
+// same time share one transaction and one fsync (batch.go); each still
+// succeeds or fails on its own, and returns only once it is durable.
 func (db *DB) RotateRefresh(ctx context.Context, r gatehouse.Rotation) error {
-	err := db.tx(ctx, func(tx *sql.Tx) error {
-		now := micros(r.Now)
-		err := notFoundIfNone(tx.ExecContext(ctx, `UPDATE sessions
-			SET generation = ? + 1, refresh_hash = ?, last_used_at = ?, rotated_at = ?
-			WHERE id = ? AND generation = ? AND revoked_at IS NULL`,
-			r.From, r.NewHash, now, now, r.SessionID, r.From))
-		if errors.Is(err, sql.ErrNoRows) {
-			return errConflict
-		} else if err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO refresh_tokens (hash, session_id, generation) VALUES (?, ?, ?)`,
-			r.NewHash, r.SessionID, r.From+1)
-		return err
-	})
-	return wrap("rotate refresh", err, sessionConstraints)
+	return wrap("rotate refresh", db.rotate(ctx, r), sessionConstraints)
 }
 
 // RevokeSession ends a session. Revoking an ended session keeps its first
