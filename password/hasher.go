@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"runtime/debug"
 	"sync/atomic"
 	"time"
 
@@ -33,6 +34,13 @@ type Options struct {
 	MaxQueue int
 	// QueueTimeout is the longest a caller waits for a slot; zero means 5s.
 	QueueTimeout time.Duration
+	// ReleaseAfter is how long the pool must stay idle before the memory
+	// hashing used is handed back to the operating system; zero means 1s,
+	// negative means never. Each hash allocates Params.MemoryKiB and drops
+	// it; the Go runtime keeps such memory for reuse and returns it only
+	// slowly, so a server that handled a burst of logins would otherwise
+	// hold tens of MiB it no longer needs.
+	ReleaseAfter time.Duration
 }
 
 // DefaultMemoryBudgetKiB caps the memory hashing may hold at once when
@@ -67,6 +75,9 @@ type Hasher struct {
 	// holding, if set by a test, is called while a slot is held, before
 	// hashing, so tests can keep a slot busy deterministically.
 	holding func()
+
+	releaseAfter time.Duration
+	releasing    atomic.Bool // a release is scheduled
 }
 
 // Stats are a Hasher's current load, for metrics.
@@ -106,11 +117,15 @@ func NewHasher(o Options) *Hasher {
 	if o.QueueTimeout <= 0 {
 		o.QueueTimeout = 5 * time.Second
 	}
+	if o.ReleaseAfter == 0 {
+		o.ReleaseAfter = time.Second
+	}
 	return &Hasher{
-		params:  o.Params,
-		slots:   make(chan struct{}, o.MaxConcurrent),
-		max:     o.MaxQueue,
-		timeout: o.QueueTimeout,
+		params:       o.Params,
+		slots:        make(chan struct{}, o.MaxConcurrent),
+		max:          o.MaxQueue,
+		timeout:      o.QueueTimeout,
+		releaseAfter: o.ReleaseAfter,
 	}
 }
 
@@ -233,8 +248,25 @@ func (h *Hasher) acquire(ctx context.Context) error {
 	}
 }
 
-// release frees the slot taken by acquire.
+// release frees the slot taken by acquire. The last one out of a busy pool
+// schedules the return of the hashing memory.
 func (h *Hasher) release() {
 	h.running.Add(-1)
 	<-h.slots
+	if h.releaseAfter > 0 && h.idle() && h.releasing.CompareAndSwap(false, true) {
+		time.AfterFunc(h.releaseAfter, h.releaseMemory)
+	}
+}
+
+func (h *Hasher) idle() bool { return h.running.Load() == 0 && h.queued.Load() == 0 }
+
+// releaseMemory hands the memory of finished hashes back to the operating
+// system, if the pool is still idle; otherwise the next release schedules
+// it again. It costs one garbage collection, at most once per releaseAfter
+// and only after hashing stopped.
+func (h *Hasher) releaseMemory() {
+	h.releasing.Store(false)
+	if h.idle() {
+		debug.FreeOSMemory()
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -401,4 +402,28 @@ func BenchmarkVerify(b *testing.B) {
 			b.Fatal(ok, err)
 		}
 	}
+}
+
+// TestReleaseMemoryWhenIdle checks that the memory of finished hashes goes
+// back to the operating system once the pool has been idle for
+// ReleaseAfter, rather than staying resident until the runtime's own slow
+// scavenging gets to it.
+func TestReleaseMemoryWhenIdle(t *testing.T) {
+	const memKiB = 16 << 10
+	h := NewHasher(Options{Params: Params{MemoryKiB: memKiB, Iterations: 1, Parallelism: 1}, ReleaseAfter: 20 * time.Millisecond})
+	for range 3 {
+		if _, err := h.Hash(t.Context(), []byte("correct horse")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var retained uint64
+	for range 100 {
+		time.Sleep(20 * time.Millisecond)
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		if retained = m.HeapIdle - m.HeapReleased; retained < memKiB<<10 {
+			return
+		}
+	}
+	t.Fatalf("%d KiB of idle heap still held 2s after hashing stopped, want less than one hash's %d KiB", retained>>10, memKiB)
 }
