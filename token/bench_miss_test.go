@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse/token"
 )
@@ -78,4 +79,36 @@ func BenchmarkEd25519Verify(b *testing.B) {
 			b.Fatal("signature rejected")
 		}
 	}
+}
+
+// BenchmarkVerifyMissRatio alternates a first-seen EdDSA verification and
+// the bare ed25519.Verify of the same token, timing each, and reports the
+// ratio of their totals: the cross-check of BenchmarkVerifyMiss/EdDSA ÷
+// BenchmarkEd25519Verify that a change in the machine's load between the
+// two benchmarks cannot skew.
+func BenchmarkVerifyMissRatio(b *testing.B) {
+	f := getFixture(b)
+	raw := f.valid[token.EdDSA]
+	i := strings.LastIndexByte(raw, '.')
+	msg := []byte(raw[:i])
+	sig, _ := base64.RawURLEncoding.DecodeString(raw[i+1:])
+	pub := f.ed.Public.(ed25519.PublicKey)
+	c := token.NewCache(f.verifier(), 1024)
+	var miss, bare time.Duration
+	for b.Loop() {
+		t0 := time.Now()
+		if _, err := c.Verify(raw); err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		if !ed25519.Verify(pub, msg, sig) {
+			b.Fatal("signature rejected")
+		}
+		bare += time.Since(t1)
+		miss += t1.Sub(t0)
+		c.Forget(raw)
+	}
+	b.ReportMetric(float64(miss)/float64(bare), "miss/raw")
+	b.ReportMetric(float64(miss.Nanoseconds())/float64(b.N), "miss-ns/op")
+	b.ReportMetric(float64(bare.Nanoseconds())/float64(b.N), "raw-ns/op")
 }
