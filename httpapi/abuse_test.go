@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha1"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/httpapi"
+	"github.com/gatehouse/gatehouse/password"
 	"github.com/gatehouse/gatehouse/pwned"
 )
 
@@ -68,6 +70,13 @@ func TestG09KnownDeviceCookie(t *testing.T) {
 	wantStatus(t, r, http.StatusOK)
 	if c := r.cookie(httpapi.DeviceCookie); c == nil || c.Value == "" {
 		t.Fatal("known-device login did not renew the device cookie")
+	}
+	// Logging out forgets the device, as Clear-Site-Data does in browsers.
+	out := e.do(req{method: "POST", path: "/auth/logout",
+		cookie: httpapi.AccessCookie + "=" + r.cookie(httpapi.AccessCookie).Value + "; " + httpapi.DeviceCookie + "=" + dc.value})
+	wantStatus(t, out, http.StatusNoContent)
+	if c := out.cookie(httpapi.DeviceCookie); c == nil || c.MaxAge >= 0 {
+		t.Fatalf("logout did not expire the device cookie: %q", out.Header.Values("Set-Cookie"))
 	}
 	// The cookie is bound to its account: it does not open another.
 	e.register("neighbour@example.org")
@@ -167,4 +176,52 @@ func TestH06BreachedPassword(t *testing.T) {
 			t.Fatal("503 without Retry-After")
 		}
 	})
+}
+
+// TestI04RefusedAtOnceWhenQueueFull: with the one hashing slot busy and the
+// one queue place taken, a login is answered 503 with Retry-After at once,
+// without waiting for the hash in progress or allocating one.
+func TestI04RefusedAtOnceWhenQueueFull(t *testing.T) {
+	// One hash takes far longer than the refusal may.
+	hasher := password.NewHasher(password.Options{
+		Params:        password.Params{MemoryKiB: 64 * 1024, Iterations: 8, Parallelism: 1},
+		MaxConcurrent: 1, MaxQueue: 1, QueueTimeout: time.Minute,
+	})
+	e := newEnv(t, withLimits(1000, 1000), func(c *gatehouseConfig, _ *httpapiConfig) { c.Hasher = hasher })
+	login := func(i int) sentResult {
+		b, _ := json.Marshal(credsBody(fmt.Sprintf("queued%d@example.org", i), "wrong password!"))
+		return sendRaw(e, "POST", "/auth/login", "", b, nil)
+	}
+	wait := func(what string, cond func(password.Stats) bool) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); !cond(hasher.Stats()); time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s: %+v", what, hasher.Stats())
+			}
+		}
+	}
+	first, second := make(chan sentResult, 1), make(chan sentResult, 1)
+	go func() { first <- login(1) }()
+	wait("a running hash", func(s password.Stats) bool { return s.Running == 1 })
+	go func() { second <- login(2) }()
+	wait("a queued login", func(s password.Stats) bool { return s.Queued == 1 })
+
+	r := login(3)
+	if r.err != nil || r.status != http.StatusServiceUnavailable {
+		t.Fatalf("login with the queue full: %d %v %s, want 503", r.status, r.err, r.body)
+	}
+	if ra, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || ra < 1 {
+		t.Fatalf("503 with Retry-After %q", r.header.Get("Retry-After"))
+	}
+	if s := hasher.Stats(); s.Running != 1 || s.Queued != 1 {
+		t.Fatalf("the refusal was answered after the hash in progress ended (%+v): not at once", s)
+	}
+	if r.took > 250*time.Millisecond {
+		t.Errorf("refused after %v, want at once", r.took)
+	}
+	for _, c := range []chan sentResult{first, second} {
+		if r := <-c; r.status != http.StatusUnauthorized {
+			t.Fatalf("a login that held or waited for the slot: %d %s, want 401", r.status, r.body)
+		}
+	}
 }

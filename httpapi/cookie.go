@@ -16,9 +16,8 @@ const (
 	RefreshCookie = "__Host-refresh"
 	// DeviceCookie marks the browser as a known device of the account that
 	// last logged in with it, so that failures by others do not lock it
-	// out (gatehouse.Grant.DeviceToken). It outlives sessions and logout
-	// leaves it (a logout clears cookies through Clear-Site-Data, though,
-	// which browsers apply to it too).
+	// out (gatehouse.Grant.DeviceToken). It outlives sessions; logging out
+	// forgets it.
 	DeviceCookie = "__Host-device"
 )
 
@@ -87,6 +86,18 @@ func (s *server) clearAuthCookies(w http.ResponseWriter) {
 	}{{AccessCookie, s.sameSite}, {RefreshCookie, http.SameSiteStrictMode}} {
 		http.SetCookie(w, &http.Cookie{
 			Name: c.name, Value: "", Path: "/", MaxAge: -1, Secure: true, HttpOnly: true, SameSite: c.ss,
+		})
+	}
+}
+
+// forgetDevice expires the device cookie when the request carries one:
+// logging out of a browser, perhaps a shared one, also stops it being a
+// known device, as the Clear-Site-Data header of the logout does in
+// browsers that honour it.
+func (s *server) forgetDevice(w http.ResponseWriter, r *http.Request) {
+	if _, ok := readCookie(r, DeviceCookie); ok {
+		http.SetCookie(w, &http.Cookie{
+			Name: DeviceCookie, Value: "", Path: "/", MaxAge: -1, Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode,
 		})
 	}
 }

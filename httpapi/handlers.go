@@ -124,6 +124,7 @@ func (s *server) handleLogout() http.Handler {
 			return
 		}
 		s.clearAuthCookies(w)
+		s.forgetDevice(w, r)
 		w.Header().Set("Clear-Site-Data", `"cookies"`)
 		w.WriteHeader(http.StatusNoContent)
 	})
@@ -137,6 +138,7 @@ func (s *server) handleLogoutAll() http.Handler {
 			return
 		}
 		s.clearAuthCookies(w)
+		s.forgetDevice(w, r)
 		w.Header().Set("Clear-Site-Data", `"cookies"`)
 		w.WriteHeader(http.StatusNoContent)
 	})

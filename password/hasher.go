@@ -44,10 +44,13 @@ type Options struct {
 }
 
 // DefaultMemoryBudgetKiB caps the memory hashing may hold at once when
-// Options.MaxConcurrent is zero: 128 MiB, six hashes at the OWASP baseline
-// of 19 MiB. More CPUs than that gain little for logins, and a server with
-// many cores must not need gigabytes just to survive a login flood.
-const DefaultMemoryBudgetKiB = 128 << 10
+// Options.MaxConcurrent is zero: 64 MiB, three hashes at the OWASP baseline
+// of 19 MiB. A server with many cores must not need gigabytes just to
+// survive a login flood: the garbage collector lets the heap grow to about
+// twice what is live, so three hashes already cost some 115 MiB of RSS
+// under a flood, and 1,000 concurrent logins peak at 180 MiB (see
+// docs/PERFORMANCE.md). Set MaxConcurrent for more throughput.
+const DefaultMemoryBudgetKiB = 64 << 10
 
 // dummySalt is the fixed salt of Dummy. It need not be secret or random:
 // the result is thrown away.

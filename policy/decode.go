@@ -51,6 +51,19 @@ func decodeString(n *yaml.Node) (string, *Error) {
 	return n.Value, nil
 }
 
+// decodeBool reads true or false. YAML 1.1's yes, no, on and off are
+// strings in YAML 1.2 and refused here like any other string.
+func decodeBool(n *yaml.Node) (bool, *Error) {
+	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" {
+		return false, wrongType(n, "true or false")
+	}
+	b, err := strconv.ParseBool(n.Value)
+	if err != nil {
+		return false, bad(n, "invalid boolean %q (want true or false)", clip(n.Value))
+	}
+	return b, nil
+}
+
 // decodeDuration reads a Go duration such as 10m, 1h30m or 500ms. A bare
 // number other than 0 is refused: "30" could mean seconds or minutes, and
 // guessing wrong changes a lifetime by a factor of 60.

@@ -291,19 +291,24 @@ func sessionsSection(p Policy, src Sources) section {
 func passwordsSection(p Policy, src Sources) section {
 	pw := p.Passwords
 	a := pw.Argon2
-	pool := "one hash per CPU core at a time"
+	// With max_concurrent 0 the pool takes one slot per CPU, within a
+	// 64 MiB budget (password.DefaultMemoryBudgetKiB).
+	auto := max(1, (64<<10)/max(int(a.MemoryKiB), 1))
+	pool := fmt.Sprintf("one hash per CPU core at a time, at most %d (%s of memory)", auto, mib(uint64(auto)*uint64(a.MemoryKiB)))
 	if pw.MaxConcurrent > 0 {
 		pool = fmt.Sprintf("at most %d hashes at a time (up to %s of memory)", pw.MaxConcurrent, mib(uint64(a.MemoryKiB)*uint64(pw.MaxConcurrent)))
 	}
 	return section{
 		Title: "Passwords",
 		Values: values(p, src, "passwords.min_length", "passwords.max_length", "passwords.argon2.memory_kib",
-			"passwords.argon2.iterations", "passwords.argon2.parallelism", "passwords.max_concurrent"),
+			"passwords.argon2.iterations", "passwords.argon2.parallelism", "passwords.max_concurrent",
+			"passwords.breached.enabled", "passwords.breached.api_base", "passwords.breached.fail", "passwords.breached.timeout"),
 		How: []string{
 			fmt.Sprintf("Passwords are hashed with argon2id, %s of memory, %s, %s, a 16-byte random salt and a 32-byte output, stored as a PHC string. A hash made with other parameters is replaced at the next successful login.", mib(uint64(a.MemoryKiB)), count(int(a.Iterations), "iteration"), count(int(a.Parallelism), "lane")),
 			"Hashing goes through a bounded pool: " + pool + "; further callers wait in a bounded queue for up to 5 seconds and are then refused with 503 rather than piling up.",
 			fmt.Sprintf("A new password must be %d to %d bytes long, checked before any hashing; it is used exactly as typed (no truncation, trimming, case folding or normalisation) and there are no composition rules. It is refused if it is among 30,000 common passwords (case-insensitively), is a keyboard or alphabet walk, a short unit or a common password repeated, or a common password with a few digits or symbols added, or contains the word gatehouse or the local part of the user's email.", pw.MinLength, pw.MaxLength),
-			"Changing a password requires the current one, counts wrong attempts against the account's login limit, and ends every other session. `gatehouse user add` reads the password from stdin, never from the command line.",
+			breachedHow(pw.Breached),
+			"Changing a password requires the current one, checked under the same limits and progressive delay as a login, and ends every other session. `gatehouse user add` reads the password from stdin, never from the command line.",
 		},
 		Defends: []string{
 			"Offline cracking of a stolen database (argon2id with at least OWASP's parameters; ASVS 11.4.2, OWASP Password Storage Cheat Sheet).",
@@ -311,15 +316,49 @@ func passwordsSection(p Policy, src Sources) section {
 			"Memory exhaustion and long-password denial of service (the pool and the length limit, checked before hashing).",
 		},
 		Residual: []string{
-			"Passwords are checked against a fixed list of common passwords, not against a live breach corpus (ASVS 6.2.12), and a password is the only factor (no MFA; ASVS 6.3.3).",
+			breachedResidual(pw.Breached),
+			"A password is the only factor (no MFA; ASVS 6.3.3).",
 			"Lengths are counted in bytes, so a password of multi-byte characters reaches the minimum with fewer characters.",
 			"A weak password that passes the rules still falls to offline cracking if the database leaks; argon2id only slows it down.",
 		},
 	}
 }
 
+// breachedHow describes the breached-password check in force.
+func breachedHow(b Breached) string {
+	if !b.Enabled {
+		return "New passwords are not checked against a breach corpus (`passwords.breached.enabled` is false)."
+	}
+	fail := "accepted (fail open; a warning is logged)"
+	if b.Fail == "closed" {
+		fail = "refused with 503 (fail closed)"
+	}
+	return fmt.Sprintf("New passwords are also checked against the passwords known from data breaches, through a Pwned Passwords range API (k-anonymity: only the first 5 hex digits of the password's SHA-1 are sent, with padding requested); a known one is refused with 400. When the API does not answer within %s the password is %s.", human(b.Timeout), fail)
+}
+
+// breachedResidual is the risk left by the breached-password check in force.
+func breachedResidual(b Breached) string {
+	switch {
+	case !b.Enabled:
+		return "Passwords are checked against a fixed list of common passwords, not against a live breach corpus (ASVS 6.2.12): turn on `passwords.breached.enabled`."
+	case b.Fail == "open":
+		return "The breach check fails open: while the API is unreachable, a breached password that passes the local rules is accepted. The API's operator learns a 5-digit hash prefix and the server's address at each registration or change."
+	default:
+		return "The breach check fails closed: while the API is unreachable nobody can register or change a password. The API's operator learns a 5-digit hash prefix and the server's address at each registration or change."
+	}
+}
+
 func throttleSection(p Policy, src Sources) section {
 	acct, ip := p.Throttle.Account, p.Throttle.IP
+	st := p.Throttle.Stuffing
+	delay := "There is no progressive delay (`throttle.delay` is 0)."
+	if p.Throttle.Delay > 0 {
+		delay = fmt.Sprintf("On top of the account limit, a progressive delay: after the k-th consecutive failure against an account its next attempt waits %s doubled k-1 times (at most the account window), answered 429 with `Retry-After` before any hashing, even with the right password.", human(p.Throttle.Delay))
+	}
+	strict := "The per-address limit stays as it is during the alarm."
+	if st.IPMaxFailures > 0 {
+		strict = fmt.Sprintf("While it is on, each address may fail %d times per %s instead of %d.", st.IPMaxFailures, human(ip.Window), ip.MaxFailures)
+	}
 	reg := "Registration is closed: accounts are created by the operator (`gatehouse user add`)."
 	if p.Registration == "open" {
 		reg = "Registration is open: anyone may create an account at `POST /auth/register`."
@@ -327,20 +366,26 @@ func throttleSection(p Policy, src Sources) section {
 	s := section{
 		Title: "Throttling and enumeration",
 		Values: values(p, src, "registration", "throttle.account.max_failures", "throttle.account.window",
-			"throttle.ip.max_failures", "throttle.ip.window"),
+			"throttle.ip.max_failures", "throttle.ip.window", "throttle.delay", "throttle.stuffing.max_failures",
+			"throttle.stuffing.window", "throttle.stuffing.ip_max_failures"),
 		How: []string{
 			fmt.Sprintf("Failed logins are counted per account (%d per %s, from any address) and per client address (%d per %s, against any account; an IPv6 client counts by its /64) in fixed windows that start at the first failure. Attempts are counted before the password is hashed, so a parallel burst cannot slip past; over the limit the answer is 429 with `Retry-After`, without hashing.", acct.MaxFailures, human(acct.Window), ip.MaxFailures, human(ip.Window)),
-			"A successful login clears the account's count and gives back only its own attempt to the address, so logging into one's own account does not wash out failures against others. The counters are bounded; when full, new keys are refused (fail closed).",
+			delay,
+			"A browser that logged into an account before holds a `__Host-device` cookie (HttpOnly, Secure, SameSite=Strict; a random device id bound to the account by an HMAC under a key derived from the master key, valid 90 days, renewed at each login). Its logins are exempt from the account limit and the progressive delay and are counted per (account, device) with the account limit instead, so an attacker failing on purpose cannot lock the owner out of their own browser, and a stolen cookie is worth no more guesses than the account limit.",
+			"A successful login clears the account's count and gives back only its own attempt to the address, so logging into one's own account does not wash out failures against others. Failures are also counted per (account, address) pair. The counters are bounded; when full, new keys are refused (fail closed).",
+			fmt.Sprintf("A credential-stuffing alarm counts failed logins across all accounts: more than %d within %s raise a `credential_stuffing.alarm` event and metric. %s", st.MaxFailures, human(st.Window), strict),
 			"An unknown email, a wrong password and a disabled account get the same 401 answer after the same argon2id work (a dummy hash for unknown emails), so neither the answer nor its timing tells whether an account exists.",
 			reg,
 		},
 		Defends: []string{
 			"Online password guessing against one account and password spraying from one address (ASVS 6.1.1, 6.3.1; NIST SP 800-63B-3 §5.2.2).",
+			"Lockout as denial of service: the owner's known browser is never locked out by others' failures (ASVS 6.1.1).",
+			"Credential stuffing across many accounts and addresses, detected by its total (OWASP Credential Stuffing Prevention Cheat Sheet).",
 			"Account enumeration through the login answer or its timing (ASVS 6.3.8).",
 		},
 		Residual: []string{
 			fmt.Sprintf("An attacker with many addresses gets up to %d guesses per account per day; one with a large IPv6 allocation (a /48 holds 65,536 /64s) or a botnet is limited by the per-account limit alone.", perDay(acct)),
-			"Anyone can block password login to an account for up to one window by failing on purpose (lockout by a third party; ASVS 6.1.1).",
+			"Anyone can block password login to an account for up to one window by failing on purpose, from every browser that has not logged into it before (or whose device cookie was cleared, which logout does).",
 			"Unless the counters are shared between instances (in Redis), each instance counts on its own, so N instances allow N times the failures, and a restart resets the counts.",
 		},
 	}
@@ -354,7 +399,8 @@ func loggingSection() section {
 	return section{
 		Title: "Logging",
 		How: []string{
-			"Security events are written as JSON lines (`log/slog`) on standard error: `register`, `login.success`, `login.failure` (reason `unknown_user`, `bad_password` or `disabled`), `throttled`, `refresh`, `refresh.invalid`, `refresh.reused`, `logout`, `logout_all`, `session.revoked`, `password.changed`, `password.failure`, `user.disabled`. Each carries the time, user and session ids, client address, user agent, outcome and a fixed reason code; failures are logged at WARN.",
+			"Security events are written as JSON lines (`log/slog`) on standard error: `register`, `login.success` (reason `known_device` from a known browser), `login.failure` (reason `unknown_user`, `bad_password` or `disabled`), `throttled` (reason `ip`, `ip_alarm`, `account`, `pair`, `delay` or `device`), `credential_stuffing.alarm`, `refresh`, `refresh.invalid`, `refresh.reused`, `logout`, `logout_all`, `session.revoked`, `password.changed`, `password.failure`, `user.disabled`, `key.rotated`, `policy.rejected`. Each carries the time, user and session ids, client address, user agent, outcome and a fixed reason code; failures are logged at WARN.",
+			"The same events are kept in the `audit_events` table for 90 days, written in batches through a bounded buffer so that the database never slows a request (events that do not fit are dropped and counted in a metric; a throttled client's events are stored once a minute per address and reason), and read with `gatehouse audit`, which escapes control characters.",
 			"No event ever contains a password, a token, a refresh token or a key. Attacker-controlled strings such as the user agent are escaped by the JSON encoding, so they cannot forge log lines.",
 		},
 		Defends: []string{

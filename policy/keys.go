@@ -44,11 +44,19 @@ var leaves = []leaf{
 	intLeaf("passwords.argon2.iterations", 0, math.MaxUint32, func(p *Policy) *uint32 { return &p.Passwords.Argon2.Iterations }),
 	intLeaf("passwords.argon2.parallelism", 0, math.MaxUint8, func(p *Policy) *uint8 { return &p.Passwords.Argon2.Parallelism }),
 	intLeaf("passwords.max_concurrent", math.MinInt, math.MaxInt, func(p *Policy) *int { return &p.Passwords.MaxConcurrent }),
+	boolLeaf("passwords.breached.enabled", func(p *Policy) *bool { return &p.Passwords.Breached.Enabled }),
+	stringLeaf("passwords.breached.api_base", func(p *Policy) *string { return &p.Passwords.Breached.APIBase }),
+	stringLeaf("passwords.breached.fail", func(p *Policy) *string { return &p.Passwords.Breached.Fail }),
+	durationLeaf("passwords.breached.timeout", func(p *Policy) *time.Duration { return &p.Passwords.Breached.Timeout }),
 	stringLeaf("registration", func(p *Policy) *string { return &p.Registration }),
 	intLeaf("throttle.account.max_failures", math.MinInt, math.MaxInt, func(p *Policy) *int { return &p.Throttle.Account.MaxFailures }),
 	durationLeaf("throttle.account.window", func(p *Policy) *time.Duration { return &p.Throttle.Account.Window }),
 	intLeaf("throttle.ip.max_failures", math.MinInt, math.MaxInt, func(p *Policy) *int { return &p.Throttle.IP.MaxFailures }),
 	durationLeaf("throttle.ip.window", func(p *Policy) *time.Duration { return &p.Throttle.IP.Window }),
+	durationLeaf("throttle.delay", func(p *Policy) *time.Duration { return &p.Throttle.Delay }),
+	intLeaf("throttle.stuffing.max_failures", math.MinInt, math.MaxInt, func(p *Policy) *int { return &p.Throttle.Stuffing.MaxFailures }),
+	durationLeaf("throttle.stuffing.window", func(p *Policy) *time.Duration { return &p.Throttle.Stuffing.Window }),
+	intLeaf("throttle.stuffing.ip_max_failures", math.MinInt, math.MaxInt, func(p *Policy) *int { return &p.Throttle.Stuffing.IPMaxFailures }),
 	prefixesLeaf("transport.trusted_proxies", func(p *Policy) *[]netip.Prefix { return &p.Transport.TrustedProxies }),
 	durationLeaf("transport.hsts_max_age", func(p *Policy) *time.Duration { return &p.Transport.HSTSMaxAge }),
 	durationLeaf("keys.rotation_interval", func(p *Policy) *time.Duration { return &p.Keys.RotationInterval }),
@@ -127,6 +135,20 @@ func stringLeaf(key string, field func(*Policy) *string) leaf {
 			return err
 		},
 		format: func(p *Policy) string { return strconv.Quote(*field(p)) },
+	}
+}
+
+func boolLeaf(key string, field func(*Policy) *bool) leaf {
+	return leaf{
+		key: key,
+		decode: func(p *Policy, n *yaml.Node) *Error {
+			b, err := decodeBool(n)
+			if err == nil {
+				*field(p) = b
+			}
+			return err
+		},
+		format: func(p *Policy) string { return strconv.FormatBool(*field(p)) },
 	}
 }
 

@@ -71,8 +71,26 @@ type Passwords struct {
 	// MinLength and MaxLength bound the length of a password, in bytes.
 	MinLength, MaxLength int
 	Argon2               Argon2
-	// MaxConcurrent caps the Argon2 hashes computed at once; 0 means one per CPU.
+	// MaxConcurrent caps the Argon2 hashes computed at once; 0 means one
+	// per CPU, but no more than fit in 64 MiB.
 	MaxConcurrent int
+	// Breached is the check of new passwords against a breach corpus.
+	Breached Breached
+}
+
+// Breached is the policy for checking new passwords against the passwords
+// known from data breaches, through a Pwned Passwords range API.
+type Breached struct {
+	// Enabled turns the check on, for registrations and password changes.
+	Enabled bool
+	// APIBase is the base URL of the range API: GET APIBase/range/XXXXX.
+	APIBase string
+	// Fail says what happens when the API cannot answer: "open" accepts the
+	// password (it passed the local rules), "closed" refuses the request
+	// with 503.
+	Fail string
+	// Timeout bounds each check.
+	Timeout time.Duration
 }
 
 // Argon2 holds the Argon2id parameters for new password hashes.
@@ -88,6 +106,22 @@ type Throttle struct {
 	Account Limit
 	// IP limits failed logins from one client address, against any account.
 	IP Limit
+	// Delay is the progressive delay: after the k-th consecutive failure
+	// against an account its next attempt waits Delay doubled k-1 times,
+	// at most the account window. 0 turns it off.
+	Delay time.Duration
+	// Stuffing is the credential-stuffing alarm.
+	Stuffing Stuffing
+}
+
+// Stuffing is the policy for the credential-stuffing alarm: more than
+// MaxFailures failed logins across all accounts within Window set it off.
+type Stuffing struct {
+	MaxFailures int
+	Window      time.Duration
+	// IPMaxFailures replaces throttle.ip.max_failures while the alarm is
+	// on; 0 keeps the usual limit.
+	IPMaxFailures int
 }
 
 // Limit allows at most MaxFailures failures within a sliding Window.
@@ -141,11 +175,14 @@ func Default() Policy {
 			MinLength: 8,
 			MaxLength: 1024,
 			Argon2:    Argon2{MemoryKiB: 19456, Iterations: 2, Parallelism: 1},
+			Breached:  Breached{APIBase: "https://api.pwnedpasswords.com", Fail: "open", Timeout: 2 * time.Second},
 		},
 		Registration: "open",
 		Throttle: Throttle{
-			Account: Limit{MaxFailures: 5, Window: 15 * time.Minute},
-			IP:      Limit{MaxFailures: 50, Window: 15 * time.Minute},
+			Account:  Limit{MaxFailures: 5, Window: 15 * time.Minute},
+			IP:       Limit{MaxFailures: 50, Window: 15 * time.Minute},
+			Delay:    time.Second,
+			Stuffing: Stuffing{MaxFailures: 500, Window: 5 * time.Minute, IPMaxFailures: 10},
 		},
 		Transport: Transport{HSTSMaxAge: 8760 * time.Hour},
 		Keys:      SigningKeys{RotationInterval: 720 * time.Hour},

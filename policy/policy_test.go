@@ -21,9 +21,9 @@ tokens:   {algorithm: EdDSA, access_ttl: 10m, leeway: 30s}
 sessions: {idle_timeout: 168h, absolute_lifetime: 720h, reuse_grace: 10s}
 cookies:  {same_site: lax, same_site_none_reason: ""}   # lax | strict | none
 csrf:     {trusted_origins: []}
-passwords: {min_length: 8, max_length: 1024, argon2: {memory_kib: 19456, iterations: 2, parallelism: 1}, max_concurrent: 0}
+passwords: {min_length: 8, max_length: 1024, argon2: {memory_kib: 19456, iterations: 2, parallelism: 1}, max_concurrent: 0, breached: {enabled: false, api_base: "https://api.pwnedpasswords.com", fail: open, timeout: 2s}}
 registration: open                    # open | closed
-throttle: {account: {max_failures: 5, window: 15m}, ip: {max_failures: 50, window: 15m}}
+throttle: {account: {max_failures: 5, window: 15m}, ip: {max_failures: 50, window: 15m}, delay: 1s, stuffing: {max_failures: 500, window: 5m, ip_max_failures: 10}}
 transport: {trusted_proxies: [], hsts_max_age: 8760h}
 keys:     {rotation_interval: 720h}
 services: {feed_token_sha256: []}
@@ -43,11 +43,14 @@ func baseline() policy.Policy {
 			MinLength: 8, MaxLength: 1024,
 			Argon2:        policy.Argon2{MemoryKiB: 19456, Iterations: 2, Parallelism: 1},
 			MaxConcurrent: 0,
+			Breached:      policy.Breached{Enabled: false, APIBase: "https://api.pwnedpasswords.com", Fail: "open", Timeout: 2 * time.Second},
 		},
 		Registration: "open",
 		Throttle: policy.Throttle{
-			Account: policy.Limit{MaxFailures: 5, Window: 15 * time.Minute},
-			IP:      policy.Limit{MaxFailures: 50, Window: 15 * time.Minute},
+			Account:  policy.Limit{MaxFailures: 5, Window: 15 * time.Minute},
+			IP:       policy.Limit{MaxFailures: 50, Window: 15 * time.Minute},
+			Delay:    time.Second,
+			Stuffing: policy.Stuffing{MaxFailures: 500, Window: 5 * time.Minute, IPMaxFailures: 10},
 		},
 		Transport: policy.Transport{TrustedProxies: nil, HSTSMaxAge: 8760 * time.Hour},
 		Keys:      policy.SigningKeys{RotationInterval: 720 * time.Hour},
@@ -73,11 +76,19 @@ var allKeys = []string{
 	"passwords.argon2.iterations",
 	"passwords.argon2.parallelism",
 	"passwords.max_concurrent",
+	"passwords.breached.enabled",
+	"passwords.breached.api_base",
+	"passwords.breached.fail",
+	"passwords.breached.timeout",
 	"registration",
 	"throttle.account.max_failures",
 	"throttle.account.window",
 	"throttle.ip.max_failures",
 	"throttle.ip.window",
+	"throttle.delay",
+	"throttle.stuffing.max_failures",
+	"throttle.stuffing.window",
+	"throttle.stuffing.ip_max_failures",
 	"transport.trusted_proxies",
 	"transport.hsts_max_age",
 	"keys.rotation_interval",
@@ -152,6 +163,9 @@ func TestValueRoundTrip(t *testing.T) {
 	odd.Passwords = policy.Passwords{MinLength: 12, MaxLength: 64, Argon2: policy.Argon2{MemoryKiB: 4 << 20, Iterations: 4294967295, Parallelism: 255}, MaxConcurrent: 4}
 	odd.Registration = "closed"
 	odd.Throttle.IP = policy.Limit{MaxFailures: 1, Window: time.Nanosecond}
+	odd.Throttle.Delay = 0
+	odd.Throttle.Stuffing = policy.Stuffing{MaxFailures: 7, Window: 90 * time.Second, IPMaxFailures: 0}
+	odd.Passwords.Breached = policy.Breached{Enabled: true, APIBase: "http://127.0.0.1:8089/pwned \"mirror\"", Fail: "closed", Timeout: 250 * time.Millisecond}
 	odd.Transport = policy.Transport{
 		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("192.168.1.7/32"), netip.MustParsePrefix("fd00::/8")},
 		HSTSMaxAge:     0,

@@ -17,7 +17,12 @@ var (
 	algorithms    = []string{"EdDSA", "ES256", "RS256", "HS256"}
 	sameSites     = []string{"lax", "strict", "none"}
 	registrations = []string{"open", "closed"}
+	failModes     = []string{"open", "closed"}
 )
+
+// maxBreachedTimeout bounds passwords.breached.timeout: a sign-up or a
+// password change waits for the check.
+const maxBreachedTimeout = 30 * time.Second
 
 // Validate reports values that can never work, so that the server refuses
 // to start rather than run with them: a required duration that is not
@@ -65,11 +70,27 @@ func (p Policy) Validate() error {
 		v.fail("passwords.argon2.parallelism", "must be at least 1")
 	}
 	if pw.MaxConcurrent < 0 {
-		v.fail("passwords.max_concurrent", "must not be negative (0 means one per CPU), got %d", pw.MaxConcurrent)
+		v.fail("passwords.max_concurrent", "must not be negative (0 means one per CPU, within 64 MiB), got %d", pw.MaxConcurrent)
+	}
+	if why := checkAPIBase(pw.Breached.APIBase); why != "" {
+		v.fail("passwords.breached.api_base", "%q %s", clip(pw.Breached.APIBase), why)
+	}
+	v.oneOf("passwords.breached.fail", pw.Breached.Fail, failModes)
+	if t := pw.Breached.Timeout; t <= 0 || t > maxBreachedTimeout {
+		v.fail("passwords.breached.timeout", "must be positive and at most %s, got %s", formatDuration(maxBreachedTimeout), formatDuration(t))
 	}
 	v.oneOf("registration", p.Registration, registrations)
 	v.limit("throttle.account", p.Throttle.Account)
 	v.limit("throttle.ip", p.Throttle.IP)
+	v.nonNegative("throttle.delay", p.Throttle.Delay)
+	if d := p.Throttle.Delay; d >= p.Throttle.Account.Window && p.Throttle.Account.Window > 0 {
+		v.fail("throttle.delay", "must be shorter than throttle.account.window (%s), got %s: the delay doubles from it up to the window", formatDuration(p.Throttle.Account.Window), formatDuration(d))
+	}
+	st := p.Throttle.Stuffing
+	v.limit("throttle.stuffing", Limit{MaxFailures: st.MaxFailures, Window: st.Window})
+	if st.IPMaxFailures < 0 || (st.IPMaxFailures > 0 && p.Throttle.IP.MaxFailures >= 1 && st.IPMaxFailures >= p.Throttle.IP.MaxFailures) {
+		v.fail("throttle.stuffing.ip_max_failures", "must be 0 (keep throttle.ip.max_failures during the alarm) or between 1 and throttle.ip.max_failures (%d) minus 1, got %d", p.Throttle.IP.MaxFailures, st.IPMaxFailures)
+	}
 	for i, pfx := range p.Transport.TrustedProxies {
 		if !pfx.IsValid() || pfx != pfx.Masked() {
 			v.fail("transport.trusted_proxies", "entry %d, %s, is not a valid IP prefix", i+1, pfx)
@@ -157,6 +178,22 @@ func checkOrigin(s string) string {
 		case u.Scheme == "http" && n == 80, u.Scheme == "https" && n == 443:
 			return "remove the default port, which browsers leave out"
 		}
+	}
+	return ""
+}
+
+// checkAPIBase returns why s cannot be the base URL of a Pwned Passwords
+// range API, or "" if it can: an absolute https URL, plain http only on a
+// loopback host (a local mirror), no user info, query or fragment.
+func checkAPIBase(s string) string {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil || u.Host == "":
+		return "is not an absolute URL (want e.g. https://api.pwnedpasswords.com)"
+	case u.Scheme != "https" && !(u.Scheme == "http" && isLoopbackHost(u.Hostname())):
+		return "must use https (plain http only on a loopback host)"
+	case u.User != nil || u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
+		return "must have no user info, query or fragment"
 	}
 	return ""
 }

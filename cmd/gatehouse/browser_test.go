@@ -338,7 +338,14 @@ const evilForm = `<!doctype html><title>evil form</title>
 func TestBrowser(t *testing.T) {
 	browser := newBrowser(t)
 	data := t.TempDir()
-	srv := startServe(t, nil, "--addr", "127.0.0.1:0", "--data", data)
+	// The progressive login delay (throttle.delay) is off: these tests type
+	// faster than a person, right after a wrong password. The delay has
+	// tests of its own (loginlimit_test.go, httpapi/abuse_test.go).
+	config := filepath.Join(data, "policy.yaml")
+	if err := os.WriteFile(config, []byte("throttle: {delay: 0s}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv := startServe(t, nil, "--addr", "127.0.0.1:0", "--data", data, "--config", config)
 	base := srv.url
 	evil := evilSite(t)
 	alice := newTab(t, browser)

@@ -19,6 +19,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/metrics"
 	"github.com/gatehouse/gatehouse/password"
 	"github.com/gatehouse/gatehouse/policy"
 )
@@ -69,9 +70,16 @@ type app struct {
 	svc      *gatehouse.Service
 	policy   policy.Policy
 	backends *backends
+	audit    *gatehouse.AuditTrail // nil when the store keeps no audit trail
+	metrics  *metrics.Metrics
 }
 
-func (a *app) Close() error { return a.backends.Close() }
+func (a *app) Close() error {
+	if a.audit != nil {
+		a.audit.Close() // writes what is buffered, before the store closes
+	}
+	return a.backends.Close()
+}
 
 // ready reports whether the database and Redis, if any, answer (/readyz).
 func (a *app) ready(ctx context.Context) error { return a.backends.ready(ctx) }
@@ -138,6 +146,19 @@ func openApp(ctx context.Context, c common, p policy.Policy, issuer string, e en
 		return nil, fmt.Errorf("policy passwords.argon2: %w", err)
 	}
 	hasher := password.NewHasher(password.Options{Params: params, MaxConcurrent: p.Passwords.MaxConcurrent})
+	// The known-device key, like the refresh key, is derived from the
+	// master key: every instance verifies the others' device cookies.
+	deviceKey, err := hkdf.Key(sha256.New, master, nil, "gatehouse known device v1", 32)
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	breached, err := breachChecker(p.Passwords.Breached)
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	obs := newObservers(db, hasher, keys, p, log)
 	svc, err := gatehouse.NewService(gatehouse.Config{
 		Users: db, Sessions: db, Keys: keys, Hasher: hasher, Limiter: b.limiter, Broker: b.broker,
 		Issuer: issuer, Audience: p.Audience,
@@ -148,14 +169,22 @@ func openApp(ctx context.Context, c common, p policy.Policy, issuer string, e en
 		RegistrationOpen: p.Registration == "open",
 		AccountLimit:     gatehouse.Limit{MaxFailures: p.Throttle.Account.MaxFailures, Window: p.Throttle.Account.Window},
 		IPLimit:          gatehouse.Limit{MaxFailures: p.Throttle.IP.MaxFailures, Window: p.Throttle.IP.Window},
-		RefreshKey:       refreshKey,
-		Logger:           log,
+		LoginDelay:       p.Throttle.Delay,
+		Stuffing: gatehouse.StuffingAlarm{MaxFailures: p.Throttle.Stuffing.MaxFailures, Window: p.Throttle.Stuffing.Window,
+			IPMaxFailures: p.Throttle.Stuffing.IPMaxFailures},
+		Breached: breached, BreachedFailClosed: p.Passwords.Breached.Fail == "closed",
+		Events:     obs.sinks(),
+		RefreshKey: refreshKey,
+		DeviceKey:  deviceKey,
+		Logger:     log,
 	})
 	if err != nil {
+		obs.close()
 		b.Close()
 		return nil, err
 	}
-	return &app{db: db, keys: keys, svc: svc, policy: p, backends: b}, nil
+	obs.service.Store(svc)
+	return &app{db: db, keys: keys, svc: svc, policy: p, backends: b, audit: obs.audit, metrics: obs.metrics}, nil
 }
 
 // masterKey returns the key that seals signing keys: GATEHOUSE_MASTER_KEY
@@ -210,8 +239,11 @@ func checkPlainHTTPAddr(addr string) error {
 }
 
 func sameSite(s string) http.SameSite {
-	if s == "strict" {
+	switch s {
+	case "strict":
 		return http.SameSiteStrictMode
+	case "none":
+		return http.SameSiteNoneMode
 	}
 	return http.SameSiteLaxMode
 }

@@ -65,6 +65,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runKeys(ctx, rest, e)
 	case "migrate":
 		return runMigrate(ctx, rest, e)
+	case "audit":
+		return runAudit(ctx, rest, e)
 	case "policy":
 		return runPolicy(ctx, rest, e)
 	case "version":
@@ -85,6 +87,7 @@ func usage(w io.Writer) {
 Usage:
   gatehouse serve   [--addr 127.0.0.1:8080] [--data ./gatehouse-data] [--config gatehouse.yaml]
                     [--tls-cert FILE --tls-key FILE | --dev-tls] [--http-redirect-addr ADDR]
+                    [--admin-addr 127.0.0.1:9090]    (GET /metrics, on this listener only)
   gatehouse user add --email EMAIL [--data DIR]     (password read from stdin)
   gatehouse user disable --email EMAIL [--data DIR]
   gatehouse keys list | rotate | import --alg ALG --private-key-file PEM [--activate] | retire KID
@@ -93,9 +96,10 @@ Usage:
   gatehouse policy show  [--config FILE]            (effective policy and where each value came from)
   gatehouse policy doc   [--config FILE] [--format markdown|html]
   gatehouse migrate [--data DIR | --database-url URL]  (apply database migrations and exit)
+  gatehouse audit   [--user EMAIL] [--since DURATION] [--json] [--data DIR]  (the audit trail)
   gatehouse version
 
 Environment: GATEHOUSE_ADDR, GATEHOUSE_DATA, GATEHOUSE_CONFIG, GATEHOUSE_MASTER_KEY,
-GATEHOUSE_TLS_CERT, GATEHOUSE_TLS_KEY, GATEHOUSE_HTTP_REDIRECT_ADDR.
+GATEHOUSE_TLS_CERT, GATEHOUSE_TLS_KEY, GATEHOUSE_HTTP_REDIRECT_ADDR, GATEHOUSE_ADMIN_ADDR.
 `)
 }

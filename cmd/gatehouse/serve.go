@@ -31,6 +31,8 @@ func runServe(ctx context.Context, args []string, e env) error {
 	verifyUser := fs.String("verify-user-header", envOr(e, "GATEHOUSE_VERIFY_USER_HEADER", httpapi.DefaultUserHeader), "`header` that carries the user id in GET /auth/verify answers (GATEHOUSE_VERIFY_USER_HEADER)")
 	verifyEmail := fs.String("verify-email-header", envOr(e, "GATEHOUSE_VERIFY_EMAIL_HEADER", httpapi.DefaultEmailHeader), "`header` that carries the email in GET /auth/verify answers (GATEHOUSE_VERIFY_EMAIL_HEADER)")
 	verifyNoRedirect := fs.Bool("verify-no-login-redirect", false, "answer 401 to unauthenticated GET /auth/verify, never a redirect to the login page")
+	adminAddr := fs.String("admin-addr", envOr(e, "GATEHOUSE_ADMIN_ADDR", defaultAdminAddr), "admin listener `address` serving GET /metrics, never on the public listener; loopback only unless --insecure-admin-remote; empty turns it off (GATEHOUSE_ADMIN_ADDR)")
+	adminRemote := fs.Bool("insecure-admin-remote", false, "allow --admin-addr on a non-loopback address: the metrics are unauthenticated")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -55,7 +57,13 @@ func runServe(ctx context.Context, args []string, e env) error {
 	// The checks of `gatehouse policy check`, before anything is opened:
 	// a dangerous policy never serves a single request.
 	if err := startupCheck(p, src, checkContext(*addr, *tlsCert, *devTLS, e), c.config, e.stderr); err != nil {
+		auditPolicyRejected(ctx, c, p, src, checkContext(*addr, *tlsCert, *devTLS, e))
 		return err
+	}
+	if *adminAddr != "" {
+		if err := checkAdminAddr(*adminAddr, *adminRemote); err != nil {
+			return err
+		}
 	}
 	log := slog.New(slog.NewJSONHandler(e.stderr, nil))
 	var certs *certReloader
@@ -118,15 +126,16 @@ func runServe(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
-	srv := httpapi.NewHTTPServer(*addr, h)
+	srv := httpapi.NewHTTPServer(*addr, httpapi.Instrument(h, a.metrics))
 	srv.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelWarn)
 	srv.RegisterOnShutdown(func() { close(streamsDone) })
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go a.svc.Run(runCtx, c.store.syncInterval)
+	go a.metrics.Run(runCtx, activeSessionsInterval)
 
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	if certs != nil {
 		srv.TLSConfig = serverTLSConfig(certs.GetCertificate)
 		hup := make(chan os.Signal, 1)
@@ -138,6 +147,15 @@ func runServe(ctx context.Context, args []string, e env) error {
 		go func() { errc <- srv.Serve(ln) }()
 	}
 	fmt.Fprintf(e.stdout, "gatehouse %s listening on %s\n", version, url)
+	explicitAdmin := e.getenv("GATEHOUSE_ADMIN_ADDR") != ""
+	fs.Visit(func(f *flag.Flag) { explicitAdmin = explicitAdmin || f.Name == "admin-addr" })
+	admin, adminAt, err := startAdmin(*adminAddr, explicitAdmin, a.metrics, log, errc)
+	if err != nil {
+		return err
+	}
+	if admin != nil {
+		fmt.Fprintf(e.stdout, "gatehouse metrics at http://%s/metrics\n", adminAt)
+	}
 
 	var redirect *http.Server
 	if *redirectAddr != "" {
@@ -164,6 +182,9 @@ func runServe(ctx context.Context, args []string, e env) error {
 	defer scancel()
 	if redirect != nil {
 		redirect.Shutdown(sctx)
+	}
+	if admin != nil {
+		admin.Shutdown(sctx)
 	}
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
