@@ -43,8 +43,8 @@ func ExampleRequireAuth() {
 	rand.Read(refreshKey)
 	svc, err := gatehouse.NewService(gatehouse.Config{
 		Users: db, Sessions: db, Keys: keys, Limiter: throttle.NewMemory(nil),
-		Hasher:    password.NewHasher(password.Options{Params: password.Params{MemoryKiB: 1024, Iterations: 1, Parallelism: 1}}),
-		Issuer:    "https://auth.example.org", Audience: "gatehouse",
+		Hasher: password.NewHasher(password.Options{Params: password.Params{MemoryKiB: 1024, Iterations: 1, Parallelism: 1}}),
+		Issuer: "https://auth.example.org", Audience: "gatehouse",
 		AccessTTL: 10 * time.Minute, Leeway: 30 * time.Second,
 		IdleTimeout: 168 * time.Hour, AbsoluteLifetime: 720 * time.Hour, ReuseGrace: 10 * time.Second,
 		PasswordRules:    password.Rules{MinLength: 8, MaxLength: 1024},
