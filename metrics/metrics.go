@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -56,6 +57,10 @@ type Metrics struct {
 	stuffing prometheus.Counter
 
 	sessions atomic.Int64 // the last count of active sessions; -1 before the first
+
+	// series caches the request counter and histogram of each (route,
+	// status), so that observing a request costs no label hashing.
+	series sync.Map // routeStatus -> *requestSeries
 }
 
 var _ gatehouse.EventSink = (*Metrics)(nil)
@@ -190,13 +195,32 @@ func (m *Metrics) Record(_ context.Context, e gatehouse.Event) {
 	}
 }
 
+type routeStatus struct {
+	route  string
+	status int
+}
+
+type requestSeries struct {
+	count   prometheus.Counter
+	latency prometheus.Observer
+}
+
 // ObserveRequest counts one answered request. route must be a pattern of
 // the server's routes (or a fixed word such as "unmatched"), never the raw
 // path, which would let any client create series without bound.
 func (m *Metrics) ObserveRequest(route string, status int, d time.Duration) {
-	code := strconv.Itoa(status)
-	m.requests.WithLabelValues(route, code).Inc()
-	m.latency.WithLabelValues(route, code).Observe(d.Seconds())
+	key := routeStatus{route, status}
+	v, ok := m.series.Load(key)
+	if !ok {
+		code := strconv.Itoa(status)
+		v, _ = m.series.LoadOrStore(key, &requestSeries{
+			count:   m.requests.WithLabelValues(route, code),
+			latency: m.latency.WithLabelValues(route, code),
+		})
+	}
+	s := v.(*requestSeries)
+	s.count.Inc()
+	s.latency.Observe(d.Seconds())
 }
 
 // Handler serves the metrics in the Prometheus exposition format.

@@ -23,12 +23,12 @@ func audit(t *testing.T, args ...string) (string, error) {
 	return out.String(), err
 }
 
-// TestAuditCommand runs a server, logs in and fails, adds events with
+// TestG14AuditCommand runs a server, logs in and fails, adds events with
 // hostile text (as an attacker's user agent would be stored), and reads
 // the trail back with `gatehouse audit`: the table escapes every control
 // and format character, --json is one valid object a line, and --user and
 // --since select. (G-14: log injection neutralised on output.)
-func TestAuditCommand(t *testing.T) {
+func TestG14AuditCommand(t *testing.T) {
 	data := t.TempDir()
 	s := startServe(t, nil, "--addr", "127.0.0.1:0", "--data", data, "--admin-addr", "")
 	for _, email := range []string{"alice@example.org", "bob@example.org"} {
