@@ -23,6 +23,7 @@ targets=$(grep -rEo --include='*_test.go' '^func Fuzz[A-Za-z0-9_]+\(f \*testing\
   sed -E 's|^(.*)/[^/]*_test\.go:func (Fuzz[A-Za-z0-9_]+).*|\1 \2|' | sort -u)
 
 failed=()
+flaked=()
 summary=()
 while read -r pkg target; do
   echo "== $target ($pkg) for $fuzztime"
@@ -30,6 +31,12 @@ while read -r pkg target; do
   start=$(date +%s)
   if go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" -fuzzminimizetime 5s "$pkg" >"$log" 2>&1; then
     status=ok
+  elif grep -qx '    context deadline exceeded' "$log" && ! grep -q 'Failing input written' "$log"; then
+    # golang/go#75804 (fixed in Go 1.27): when -fuzztime expires, Go's
+    # fuzzing coordinator can report its own deadline as a failure of the
+    # target. No input failed and none was written, so the run counts.
+    status=ok*
+    flaked+=("$target")
   else
     status=FAIL
     failed+=("$target")
@@ -42,6 +49,9 @@ done <<<"$targets"
 echo
 echo "fuzz summary ($fuzztime per target; last progress line of each run; logs in $logs):"
 printf '%s\n' "${summary[@]}"
+if [ ${#flaked[@]} -gt 0 ]; then
+  echo "ok*: ${flaked[*]} ended with Go's own \"context deadline exceeded\" at the time limit and no failing input (golang/go#75804)"
+fi
 if [ ${#failed[@]} -gt 0 ]; then
   echo "failed: ${failed[*]}"
   exit 1
