@@ -218,7 +218,7 @@ func crashIteration(t *testing.T, iter int, env, args []string, afterKill func(*
 // logs out and in again, recording every acknowledged response, until a
 // request gets no answer (the server is gone).
 func driveClient(c *gclient, l *ledger, rng *mrand.Rand, registered chan<- struct{}) {
-	r, err := c.do("POST", "/auth/register", c.credentials())
+	r, err := c.doHashing("POST", "/auth/register", c.credentials())
 	if err != nil {
 		return // in flight: the account may or may not exist
 	}
@@ -269,7 +269,7 @@ func driveClient(c *gclient, l *ledger, rng *mrand.Rand, registered chan<- struc
 				return
 			}
 			s.loggedOut = true
-			r, err = c.do("POST", "/auth/login", c.credentials())
+			r, err = c.doHashing("POST", "/auth/login", c.credentials())
 			if err != nil {
 				return // in flight: a session the client never learnt of
 			}
@@ -361,7 +361,7 @@ func checkLedgers(t *testing.T, base string, ledgers []*ledger, what string) cra
 		}
 		if l.registered {
 			st.registrations++
-			if r, err := c.do("POST", "/auth/login", c.credentials()); err != nil || r.status != 200 {
+			if r, err := c.doHashing("POST", "/auth/login", c.credentials()); err != nil || r.status != 200 {
 				fail(i, "the acknowledged registration of %s cannot log in: %d (%v)", l.email, r.status, err)
 			}
 		}

@@ -267,6 +267,20 @@ func (c *gclient) do(method, path, body string, cookies ...string) (reply, error
 	return out, nil
 }
 
+// doHashing is do for a request that waits for the password hasher
+// (register, login): a 503 says the hashing queue was full and nothing was
+// done, so it is retried a few times, as a client honouring Retry-After
+// would. Crash and shutdown are the subject of these tests, not capacity.
+func (c *gclient) doHashing(method, path, body string) (reply, error) {
+	for i := 0; ; i++ {
+		r, err := c.do(method, path, body)
+		if err != nil || r.status != 503 || i == 4 {
+			return r, err
+		}
+		time.Sleep(time.Second)
+	}
+}
+
 const reliabilityPassword = "correct horse battery staple"
 
 func (c *gclient) credentials() string {
