@@ -28,6 +28,15 @@ var built struct {
 	err  error
 }
 
+// TestMain removes the binary buildGatehouse made, if any.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if built.path != "" {
+		os.RemoveAll(filepath.Dir(built.path))
+	}
+	os.Exit(code)
+}
+
 func buildGatehouse(t *testing.T) string {
 	t.Helper()
 	built.once.Do(func() {

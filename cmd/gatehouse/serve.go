@@ -129,6 +129,8 @@ func runServe(ctx context.Context, args []string, e env) error {
 	srv := httpapi.NewHTTPServer(*addr, httpapi.Instrument(h, a.metrics))
 	srv.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelWarn)
 	srv.RegisterOnShutdown(func() { close(streamsDone) })
+	drain := newDrainer()
+	srv.ConnState = drain.connState
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -136,15 +138,16 @@ func runServe(ctx context.Context, args []string, e env) error {
 	go a.metrics.Run(runCtx, activeSessionsInterval)
 
 	errc := make(chan error, 3)
+	served := make(chan error, 1) // what srv's Serve returned
 	if certs != nil {
 		srv.TLSConfig = serverTLSConfig(certs.GetCertificate)
 		hup := make(chan os.Signal, 1)
 		signal.Notify(hup, syscall.SIGHUP)
 		defer signal.Stop(hup)
 		go certs.watch(runCtx, hup, 2*time.Second)
-		go func() { errc <- srv.ServeTLS(ln, "", "") }()
+		go func() { served <- srv.ServeTLS(ln, "", "") }()
 	} else {
-		go func() { errc <- srv.Serve(ln) }()
+		go func() { served <- srv.Serve(ln) }()
 	}
 	fmt.Fprintf(e.stdout, "gatehouse %s listening on %s\n", version, url)
 	explicitAdmin := e.getenv("GATEHOUSE_ADMIN_ADDR") != ""
@@ -175,9 +178,15 @@ func runServe(ctx context.Context, args []string, e env) error {
 	select {
 	case err := <-errc:
 		return err
+	case err := <-served:
+		return err
 	case <-ctx.Done():
 	}
-	// Stop accepting, let in-flight requests finish, then close the store.
+	// Stop accepting, let the requests of connections already accepted be
+	// read (see drainer), let in-flight requests finish, then close the store.
+	ln.Close()
+	<-served // Serve has returned: Shutdown has no listener left to close
+	drain.wait(min(500*time.Millisecond, *shutdownTimeout/2))
 	sctx, scancel := context.WithTimeout(context.Background(), *shutdownTimeout)
 	defer scancel()
 	if redirect != nil {
@@ -188,9 +197,6 @@ func runServe(ctx context.Context, args []string, e env) error {
 	}
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
-	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
 	}
 	fmt.Fprintln(e.stdout, "gatehouse stopped")
 	return nil

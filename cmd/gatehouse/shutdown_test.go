@@ -2,9 +2,12 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"net/netip"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -70,9 +73,24 @@ func TestGracefulShutdown(t *testing.T) {
 		})
 	}
 	written.Wait()
-	// Every request is on the wire; give the accept loop a moment to take
-	// every connection before the listener closes.
-	time.Sleep(300 * time.Millisecond)
+	// Every request is on the wire. A connection the kernel has completed
+	// but the server not yet accepted would be reset when the listener
+	// closes: it was never in flight. So wait until the server has
+	// accepted every one (the listening socket's accept queue is empty),
+	// then send SIGTERM at once.
+	addr := strings.TrimPrefix(p.url, "http://")
+	for start := time.Now(); ; time.Sleep(time.Millisecond) {
+		n, err := acceptQueue(addr)
+		if err != nil {
+			t.Fatalf("accept queue of %s: %v", addr, err)
+		}
+		if n == 0 {
+			break
+		}
+		if time.Since(start) > 10*time.Second {
+			t.Fatalf("the server left %d connections unaccepted for 10s", n)
+		}
+	}
 	pending := inFlight - finished.Load()
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -80,7 +98,6 @@ func TestGracefulShutdown(t *testing.T) {
 	sent := time.Now()
 
 	// New connections are refused from now on, while the logins still run.
-	addr := strings.TrimPrefix(p.url, "http://")
 	refused, refusedAfter := false, time.Duration(0)
 	for time.Since(sent) < 10*time.Second {
 		conn, err := net.DialTimeout("tcp", addr, time.Second)
@@ -120,4 +137,30 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 	t.Logf("SIGTERM with %d of %d logins in flight; the listener refused connections %v later with %d still running; all %d answered 200; exit code 0 %v after SIGTERM",
 		pending, inFlight, refusedAfter.Round(time.Millisecond), stillRunning, inFlight, time.Since(sent).Round(time.Millisecond))
+}
+
+// acceptQueue returns how many connections wait in the accept queue of the
+// listening TCP socket on addr (an IPv4 host:port), from /proc/net/tcp,
+// where rx_queue of a socket in state LISTEN (0A) is that queue's length.
+func acceptQueue(addr string) (int, error) {
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil || !ap.Addr().Is4() {
+		return 0, fmt.Errorf("want an IPv4 address, got %q", addr)
+	}
+	b := ap.Addr().As4()
+	local := fmt.Sprintf("%02X%02X%02X%02X:%04X", b[3], b[2], b[1], b[0], ap.Port())
+	data, err := os.ReadFile("/proc/net/tcp")
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.SplitSeq(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 5 || f[1] != local || f[3] != "0A" {
+			continue
+		}
+		_, rx, _ := strings.Cut(f[4], ":")
+		n, err := strconv.ParseInt(rx, 16, 64)
+		return int(n), err
+	}
+	return 0, fmt.Errorf("no listening socket on %s", addr)
 }
