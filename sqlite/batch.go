@@ -118,26 +118,36 @@ func (db *DB) commitBatch(batch []*rotationReq) {
 		answer(err)
 		return
 	}
+	var savepoint, rollbackTo, release *sql.Stmt
+	for _, p := range []struct {
+		s   **sql.Stmt
+		sql string
+	}{{&savepoint, `SAVEPOINT rotation`}, {&rollbackTo, `ROLLBACK TO rotation`}, {&release, `RELEASE rotation`}} {
+		if *p.s, err = tx.PrepareContext(ctx, p.sql); err != nil {
+			answer(err)
+			return
+		}
+	}
 	applied := 0
 	for i, req := range batch {
 		if err := req.ctx.Err(); err != nil {
 			errs[i] = err // never started, as if it had not got its turn
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, `SAVEPOINT rotation`); err != nil {
+		if _, err := savepoint.ExecContext(ctx); err != nil {
 			answer(err)
 			return
 		}
 		errs[i] = rotateIn(ctx, update, insert, req.r)
 		if errs[i] != nil {
-			if _, err := tx.ExecContext(ctx, `ROLLBACK TO rotation`); err != nil {
+			if _, err := rollbackTo.ExecContext(ctx); err != nil {
 				answer(err)
 				return
 			}
 		} else {
 			applied++
 		}
-		if _, err := tx.ExecContext(ctx, `RELEASE rotation`); err != nil {
+		if _, err := release.ExecContext(ctx); err != nil {
 			answer(err)
 			return
 		}

@@ -44,7 +44,7 @@ func (db *DB) CreateSession(ctx context.Context, s *gatehouse.Session) error {
 
 // Session returns the session or gatehouse.ErrNotFound.
 func (db *DB) Session(ctx context.Context, id string) (*gatehouse.Session, error) {
-	s, err := scanSession(db.sql.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = ?`, id))
+	s, err := scanSession(db.queryRow(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = ?`, id))
 	return s, wrap("session", err, nil)
 }
 
@@ -52,7 +52,7 @@ func (db *DB) Session(ctx context.Context, id string) (*gatehouse.Session, error
 // gatehouse.ErrNotFound.
 func (db *DB) RefreshRecord(ctx context.Context, hash []byte) (*gatehouse.RefreshRecord, error) {
 	r := gatehouse.RefreshRecord{}
-	err := db.sql.QueryRowContext(ctx, `SELECT hash, session_id, generation FROM refresh_tokens WHERE hash = ?`, hash).
+	err := db.queryRow(ctx, `SELECT hash, session_id, generation FROM refresh_tokens WHERE hash = ?`, hash).
 		Scan(&r.Hash, &r.SessionID, &r.Generation)
 	if err != nil {
 		return nil, wrap("refresh record", err, nil)

@@ -39,6 +39,8 @@ type DB struct {
 	// rotations groups concurrent refresh rotations into one commit
 	// (batch.go).
 	rotations rotationBatcher
+	// stmts are the hot read queries, prepared once (stmt.go).
+	stmts stmts
 }
 
 var (
@@ -125,6 +127,7 @@ func (db *DB) checkJournalMode(ctx context.Context) error {
 
 // Close closes the database.
 func (db *DB) Close() error {
+	db.closeStmts()
 	if err := db.sql.Close(); err != nil {
 		return fmt.Errorf("sqlite: close: %w", err)
 	}

@@ -32,7 +32,7 @@ func (db *DB) UserByEmail(ctx context.Context, email string) (*gatehouse.User, e
 
 func (db *DB) user(ctx context.Context, query string, arg any) (*gatehouse.User, error) {
 	var u gatehouse.User
-	err := db.sql.QueryRowContext(ctx, query, arg).Scan(&u.ID, &u.Email, &u.DisplayName, &u.PasswordHash,
+	err := db.queryRow(ctx, query, arg).Scan(&u.ID, &u.Email, &u.DisplayName, &u.PasswordHash,
 		&u.Disabled, timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt})
 	if err != nil {
 		return nil, err
