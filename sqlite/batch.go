@@ -106,27 +106,27 @@ func (db *DB) commitBatch(batch []*rotationReq) {
 		return
 	}
 	defer tx.Rollback()
-	update, err := tx.PrepareContext(ctx, `UPDATE sessions
+	update, err := db.txStmt(ctx, tx, `UPDATE sessions
 		SET generation = ? + 1, refresh_hash = ?, last_used_at = ?, rotated_at = ?
 		WHERE id = ? AND generation = ? AND revoked_at IS NULL`)
 	if err != nil {
 		answer(err)
 		return
 	}
-	insert, err := tx.PrepareContext(ctx, `INSERT INTO refresh_tokens (hash, session_id, generation) VALUES (?, ?, ?)`)
+	insert, err := db.txStmt(ctx, tx, `INSERT INTO refresh_tokens (hash, session_id, generation) VALUES (?, ?, ?)`)
 	if err != nil {
 		answer(err)
 		return
 	}
-	var savepoint, rollbackTo, release *sql.Stmt
-	for _, p := range []struct {
-		s   **sql.Stmt
-		sql string
-	}{{&savepoint, `SAVEPOINT rotation`}, {&rollbackTo, `ROLLBACK TO rotation`}, {&release, `RELEASE rotation`}} {
-		if *p.s, err = tx.PrepareContext(ctx, p.sql); err != nil {
-			answer(err)
-			return
+	// Alone in its transaction a rotation needs no savepoint: if it
+	// fails, the transaction is rolled back, as it always was.
+	alone := len(batch) == 1
+	exec := func(query string) error {
+		st, err := db.txStmt(ctx, tx, query)
+		if err == nil {
+			_, err = st.ExecContext(ctx)
 		}
+		return err
 	}
 	applied := 0
 	for i, req := range batch {
@@ -134,20 +134,26 @@ func (db *DB) commitBatch(batch []*rotationReq) {
 			errs[i] = err // never started, as if it had not got its turn
 			continue
 		}
-		if _, err := savepoint.ExecContext(ctx); err != nil {
-			answer(err)
-			return
-		}
-		errs[i] = rotateIn(ctx, update, insert, req.r)
-		if errs[i] != nil {
-			if _, err := rollbackTo.ExecContext(ctx); err != nil {
+		if !alone {
+			if err := exec(`SAVEPOINT rotation`); err != nil {
 				answer(err)
 				return
 			}
-		} else {
+		}
+		errs[i] = rotateIn(ctx, update, insert, req.r)
+		if errs[i] == nil {
 			applied++
 		}
-		if _, err := release.ExecContext(ctx); err != nil {
+		if alone {
+			continue
+		}
+		if errs[i] != nil {
+			if err := exec(`ROLLBACK TO rotation`); err != nil {
+				answer(err)
+				return
+			}
+		}
+		if err := exec(`RELEASE rotation`); err != nil {
 			answer(err)
 			return
 		}
