@@ -7,6 +7,7 @@
 #
 #   bash bench/fuzz.sh          # the documented long run, 5m per target
 #   bash bench/fuzz.sh 15s      # CI
+#   FUZZ_PARALLEL=1 bash bench/fuzz.sh   # one worker per target, leaving a core free
 #
 # A failing input is written by go test to <package>/testdata/fuzz/<Target>/;
 # commit it with the fix, and it stays a regression test of `go test ./...`.
@@ -15,6 +16,10 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 fuzztime="${1:-5m}"
+parallel=()
+if [ -n "${FUZZ_PARALLEL:-}" ]; then
+  parallel=(-parallel "$FUZZ_PARALLEL")
+fi
 logs="${FUZZ_LOGS:-$(mktemp -d -t gatehouse-fuzz.XXXXXX)}"
 mkdir -p "$logs"
 
@@ -29,7 +34,7 @@ while read -r pkg target; do
   echo "== $target ($pkg) for $fuzztime"
   log="$logs/$target.log"
   start=$(date +%s)
-  if go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" -fuzzminimizetime 5s "$pkg" >"$log" 2>&1; then
+  if go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" -fuzzminimizetime 5s "${parallel[@]}" "$pkg" >"$log" 2>&1; then
     status=ok
   elif grep -qx '    context deadline exceeded' "$log" && ! grep -q 'Failing input written' "$log"; then
     # golang/go#75804 (fixed in Go 1.27): when -fuzztime expires, Go's

@@ -68,6 +68,14 @@ func soakBinary(t *testing.T, d time.Duration) {
 		return m
 	}
 	mid, end := peak(0.25, 0.5), peak(0.75, 1.01)
+	// The peak of each tenth of the run, for the record in RELIABILITY.md:
+	// a plateau shows as equal figures from some tenth on.
+	var series []string
+	for i := range 10 {
+		p := peak(float64(i)/10, float64(i+1)/10)
+		series = append(series, fmt.Sprintf("%d", p.RSSKiB>>10))
+	}
+	t.Logf("binary: peak RSS per tenth of the run (MiB): %s", strings.Join(series, " "))
 	t.Logf("binary, %v, %d clients: %s; peak RSS %d MiB (25-50%%) then %d MiB (75-100%%); peak threads %d then %d; %d samples",
 		d, soakClients, res, mid.RSSKiB>>10, end.RSSKiB>>10, mid.Threads, end.Threads, len(samples))
 	res.check(t)
