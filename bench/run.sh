@@ -182,6 +182,21 @@ miss_allocs=$(awk '/^BenchmarkVerifyMiss\/EdDSA/ { print $7 }' "$work/bench-toke
 interleaved=$(awk '/^BenchmarkVerifyMissRatio/ { for (i = 1; i < NF; i++) if ($(i + 1) == "miss/raw") print $i }' "$work/bench-token.txt" | median)
 [ -n "$miss_ns" ] && [ -n "$raw_ns" ] || { say "token benchmarks did not run:"; cat "$work/bench-token.txt" >&2; exit 1; }
 
+# The same ratio in instructions, which callgrind counts the same whatever
+# else the machine is doing (the seconds above move with the load).
+instr="skipped (valgrind not installed)"
+if command -v valgrind >/dev/null; then
+  say "target 2: instructions per token under callgrind (loadgen verifycost)..."
+  CGO_ENABLED=0 go build -o "$work/loadgen-static" ./bench/loadgen
+  count() {
+    GODEBUG=asyncpreemptoff=1 GOMAXPROCS=1 valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+      "$work/loadgen-static" verifycost -mode "$1" -n 500 2>&1 | sed -nE 's/.*Collected : ([0-9]+).*/\1/p'
+  }
+  ir_none=$(count none); ir_miss=$(count miss); ir_raw=$(count raw); ir_lib=$(count library)
+  per() { awk -v a="$1" -v b="$ir_none" 'BEGIN { printf "%.0f", (a - b) / 500 }'; }
+  instr="first-seen token $(per "$ir_miss"), ed25519.Verify $(per "$ir_raw"), golang-jwt's parse alone $(per "$ir_lib") instructions per token: miss/raw $(ratio "$((ir_miss - ir_none))" "$((ir_raw - ir_none))")x, library/raw $(ratio "$((ir_lib - ir_none))" "$((ir_raw - ir_none))")x"
+fi
+
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # --- report ---------------------------------------------------------------
@@ -213,6 +228,7 @@ echo "  target 1 Gatehouse non-2xx responses: $bad"
 echo "  target 1 steps: bare $base_rps; bare sending Gatehouse's headers and body for the same cookie $same_rps ($(ratio "$same_rps" "$base_rps")x bare);"
 echo "           Gatehouse /healthz with the cookie (middleware, no authentication) $hz_rps ($(ratio "$hz_rps" "$same_rps")x same bytes); /api/protected $gh_rps ($(ratio "$gh_rps" "$same_rps")x same bytes, $(ratio "$gh_rps" "$hz_rps")x /healthz)"
 echo "  target 2 VerifyMiss/EdDSA allocs/op: $miss_allocs (go test -bench, median of 3 runs of 1s); the same ratio interleaved (BenchmarkVerifyMissRatio): $interleaved"
+echo "  target 2 in instructions (callgrind, 500 tokens): $instr"
 echo "  target 3 login non-2xx responses: $login_bad; argon2id $hash_ms ms per hash (m=19456 KiB, t=2, p=1)"
 echo "  target 4 SQLite: $sq"
 echo "  target 4 PostgreSQL: $pg_note"

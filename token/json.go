@@ -225,6 +225,13 @@ func scanComposite(s string, i, depth int) (int, error) {
 // characters, as RFC 8259 §7 requires.
 func scanString(s string, i int) (int, error) {
 	for i++; i < len(s); i++ {
+		// Most bytes are plain: one table lookup each.
+		for i < len(s) && plainString[s[i]] {
+			i++
+		}
+		if i >= len(s) {
+			break
+		}
 		switch c := s[i]; {
 		case c == '"':
 			return i + 1, nil
@@ -254,6 +261,15 @@ func scanString(s string, i int) (int, error) {
 	}
 	return 0, errUnterminated
 }
+
+// plainString marks the bytes a JSON string literal holds as themselves:
+// all but the quote, the backslash and the control characters.
+var plainString = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c >= 0x20 && c != '"' && c != '\\'
+	}
+	return t
+}()
 
 func isHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'

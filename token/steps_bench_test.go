@@ -37,7 +37,7 @@ func BenchmarkVerifySteps(b *testing.B) {
 	b.Run("library", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if err := v.library(raw, k, vk, h.kid); err != nil {
+			if err := v.library(raw, k, vk, h.kid, new(libClaims)); err != nil {
 				b.Fatal(err)
 			}
 		}

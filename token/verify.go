@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -31,6 +32,17 @@ type Verifier struct {
 	Now       func() time.Time
 
 	parsers sync.Map // algorithm -> *libParser
+
+	// lastHeader is the header segment most recently parsed without error
+	// and what it parsed to. Every token one key signs has the same header
+	// bytes, so a first-seen token usually skips the header's decoding; the
+	// comparison is of the exact bytes, so nothing else gets through.
+	lastHeader atomic.Pointer[parsedHeader]
+}
+
+type parsedHeader struct {
+	seg string
+	h   header
 }
 
 // Verify checks raw and returns its claims. Every failure satisfies
@@ -62,7 +74,13 @@ func (v *Verifier) verify(raw string) (Claims, string, error) {
 	if err != nil {
 		return Claims{}, "", err
 	}
-	h, err := parseHeader(raw[:dot1])
+	return v.verifyShaped(raw, dot1, dot2)
+}
+
+// verifyShaped is verify after the shape check, which found the dots of raw
+// at dot1 and dot2.
+func (v *Verifier) verifyShaped(raw string, dot1, dot2 int) (Claims, string, error) {
+	h, err := v.header(raw[:dot1])
 	if err != nil {
 		return Claims{}, "", err
 	}
@@ -75,14 +93,20 @@ func (v *Verifier) verify(raw string) (Claims, string, error) {
 			return Claims{}, "", invalid("ES256 signature is not in low-S form")
 		}
 	}
-	if err := v.library(raw, key, vk, h.kid); err != nil {
+	var lc libClaims
+	if err := v.library(raw, key, vk, h.kid, &lc); err != nil {
 		return Claims{}, "", err
 	}
-	c, err := v.claims(raw[dot1+1:dot2], v.now())
-	if err != nil {
+	if !lc.decoded {
+		// golang-jwt accepted a payload it never handed to the strict
+		// reader (JSON null leaves a claims object untouched); the
+		// validator's required exp makes that unreachable today.
+		return Claims{}, "", invalid("payload was not decoded")
+	}
+	if err := v.checkClaims(&lc.c, lc.hasAud, lc.hasExp, lc.hasIat, v.now()); err != nil {
 		return Claims{}, "", err
 	}
-	return c, h.kid, nil
+	return lc.c, h.kid, nil
 }
 
 func (v *Verifier) maxLength() int {
@@ -171,6 +195,21 @@ func parseHeader(seg string) (header, error) {
 	return h, nil
 }
 
+// header is parseHeader, answered from lastHeader when seg is the same
+// bytes as the header parsed last.
+func (v *Verifier) header(seg string) (header, error) {
+	if last := v.lastHeader.Load(); last != nil && last.seg == seg {
+		return last.h, nil
+	}
+	h, err := parseHeader(seg)
+	if err != nil {
+		return h, err
+	}
+	// A copy: seg may point into a request's header buffer.
+	v.lastHeader.Store(&parsedHeader{seg: strings.Clone(seg), h: h})
+	return h, nil
+}
+
 // key returns the key h.kid names and its typed verification key, after
 // checking that h.alg is exactly the algorithm bound to that key. Comparing
 // with the key's algorithm, case-sensitively, rejects none, None, nOnE and
@@ -201,7 +240,13 @@ func (v *Verifier) key(h header) (*Key, any, error) {
 // particular errors such as ErrTokenExpired is how CVE-2024-51744 happened.
 // The library's errors are reduced to text so that no caller can branch on
 // them either.
-func (v *Verifier) library(raw string, key *Key, vk any, kid string) error {
+//
+// The claims object handed to the library is lc, whose UnmarshalJSON is the
+// strict payload reader (see libClaims): encoding/json first checks that the
+// payload is one well-formed JSON value, then the strict reader decodes it,
+// then the library's validator checks exp, iat, nbf, iss and aud, and
+// verify checks the claims once more with checkClaims.
+func (v *Verifier) library(raw string, key *Key, vk any, kid string, lc *libClaims) error {
 	keyfunc := func(t *jwt.Token) (any, error) {
 		// The header was already checked; make sure the library read the
 		// same one before handing over the key.
@@ -213,7 +258,7 @@ func (v *Verifier) library(raw string, key *Key, vk any, kid string) error {
 		}
 		return vk, nil
 	}
-	t, err := v.parser(key.Algorithm).ParseWithClaims(raw, jwt.MapClaims{}, keyfunc)
+	t, err := v.parser(key.Algorithm).ParseWithClaims(raw, lc, keyfunc)
 	if err != nil {
 		return invalid(err.Error())
 	}
@@ -271,17 +316,83 @@ func (v *Verifier) now() time.Time {
 // these names is rejected rather than risk a second parser reading it (B-15).
 var registered = [...]string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "sid"}
 
-// claims decodes the payload strictly and applies the checks golang-jwt does
-// not make or makes loosely.
+// claims decodes the payload segment strictly and applies the checks
+// golang-jwt does not make or makes loosely, without the library: tests use
+// it to show that this layer rejects on its own.
 func (v *Verifier) claims(seg string, now time.Time) (Claims, error) {
 	b, err := strictB64.DecodeString(seg)
 	if err != nil {
 		return Claims{}, invalid("payload is not strict base64url")
 	}
+	var lc libClaims
+	if err := lc.decode(string(b)); err != nil {
+		return Claims{}, err
+	}
+	if err := v.checkClaims(&lc.c, lc.hasAud, lc.hasExp, lc.hasIat, now); err != nil {
+		return Claims{}, err
+	}
+	return lc.c, nil
+}
+
+// libClaims is the claims object Verify hands to golang-jwt. Its
+// UnmarshalJSON is the strict payload reader, so the payload is decoded
+// once, by a reader that rejects duplicate and case-variant claim names and
+// mistyped values (B-06, B-15), after encoding/json has checked its syntax;
+// golang-jwt's validator then reads exp, iat, nbf, iss and aud from it.
+// The library's default MapClaims decoded the payload a second time into a
+// map, a quarter of the cost of a first-seen token on top of the signature.
+type libClaims struct {
+	c                      Claims
+	hasAud, hasExp, hasIat bool
+	decoded                bool
+	exp, iat, nbf          jwt.NumericDate // what the Get methods point to
+}
+
+var _ jwt.Claims = (*libClaims)(nil)
+
+// UnmarshalJSON implements json.Unmarshaler with the strict reader.
+func (lc *libClaims) UnmarshalJSON(b []byte) error {
+	return lc.decode(string(b))
+}
+
+// GetExpirationTime, GetIssuedAt, GetNotBefore, GetIssuer, GetSubject and
+// GetAudience implement jwt.Claims. A claim that is absent is nil or empty,
+// as with the library's own claims types, so that its required-claim
+// checks see it missing.
+func (lc *libClaims) GetExpirationTime() (*jwt.NumericDate, error) {
+	return numericDatePtr(lc.hasExp, &lc.exp, lc.c.ExpiresAt), nil
+}
+
+func (lc *libClaims) GetIssuedAt() (*jwt.NumericDate, error) {
+	return numericDatePtr(lc.hasIat, &lc.iat, lc.c.IssuedAt), nil
+}
+
+func (lc *libClaims) GetNotBefore() (*jwt.NumericDate, error) {
+	return numericDatePtr(!lc.c.NotBefore.IsZero(), &lc.nbf, lc.c.NotBefore), nil
+}
+
+func (lc *libClaims) GetIssuer() (string, error)  { return lc.c.Issuer, nil }
+func (lc *libClaims) GetSubject() (string, error) { return lc.c.Subject, nil }
+func (lc *libClaims) GetAudience() (jwt.ClaimStrings, error) {
+	return jwt.ClaimStrings(lc.c.Audience), nil
+}
+
+// numericDatePtr returns nil for an absent claim, else d set to t (d is a
+// field of the libClaims, which is on the heap anyway).
+func numericDatePtr(present bool, d *jwt.NumericDate, t time.Time) *jwt.NumericDate {
+	if !present {
+		return nil
+	}
+	d.Time = t
+	return d
+}
+
+// decode reads a payload strictly into lc. Every failure is ErrInvalid.
+func (lc *libClaims) decode(payload string) error {
 	var c Claims
 	var hasAud, hasExp, hasIat bool
 	// The claims' strings are substrings of this one copy of the payload.
-	err = decodeObject(string(b), func(name, val string) error {
+	err := decodeObject(payload, func(name, val string) error {
 		var ok bool
 		switch name {
 		case "iss":
@@ -317,12 +428,10 @@ func (v *Verifier) claims(seg string, now time.Time) (Claims, error) {
 		return nil
 	})
 	if err != nil {
-		return Claims{}, invalid("payload: " + err.Error())
+		return invalid("payload: " + err.Error())
 	}
-	if err := v.checkClaims(&c, hasAud, hasExp, hasIat, now); err != nil {
-		return Claims{}, err
-	}
-	return c, nil
+	*lc = libClaims{c: c, hasAud: hasAud, hasExp: hasExp, hasIat: hasIat, decoded: true}
+	return nil
 }
 
 func (v *Verifier) checkClaims(c *Claims, hasAud, hasExp, hasIat bool, now time.Time) error {

@@ -9,6 +9,7 @@
 //	loadgen flood     -url U -n N -users M        N logins at once over M users
 //	loadgen coldstart -url U -- CMD ARGS...        ms from exec to the first 200 on /healthz
 //	loadgen argon2    -n N                        ms per hash with the default parameters
+//	loadgen verifycost -mode miss|raw|none -n N   first-seen verifications, for callgrind
 //
 // It talks to 127.0.0.1 only; it is a benchmark tool, not part of Gatehouse.
 package main
@@ -42,12 +43,13 @@ func Email(i int) string { return fmt.Sprintf("user%d@bench.test", i) }
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: loadgen users|token|refresh|flood|coldstart|argon2 [flags]")
+		fmt.Fprintln(os.Stderr, "usage: loadgen users|token|refresh|flood|coldstart|argon2|verifycost [flags]")
 		os.Exit(2)
 	}
 	cmds := map[string]func([]string) error{
 		"users": runUsers, "token": runToken, "refresh": runRefresh,
 		"flood": runFlood, "coldstart": runColdStart, "argon2": runArgon2,
+		"verifycost": runVerifyCost,
 	}
 	run, ok := cmds[os.Args[1]]
 	if !ok {
