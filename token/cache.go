@@ -2,6 +2,7 @@ package token
 
 import (
 	"hash/maphash"
+	"strings"
 	"sync"
 	"time"
 )
@@ -104,7 +105,9 @@ func (c *Cache) Verify(raw string) (Claims, error) {
 			delete(sh.m, k)
 		}
 	}
-	sh.m[raw] = e
+	// A copy: raw is usually a substring of the request's Cookie header,
+	// which the entry would otherwise keep alive, every cookie in it.
+	sh.m[strings.Clone(raw)] = e
 	sh.mu.Unlock()
 	return cl, nil
 }
