@@ -57,26 +57,17 @@ func (c credentials) check() *Problem {
 }
 
 func (s *server) handleRegister() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		in, p := decode[credentials](w, r)
-		if p == nil {
-			p = in.check()
-		}
-		if p != nil {
-			writeProblem(w, *p)
-			return
-		}
-		u, g, err := s.svc.Register(r.Context(), *in.Email, *in.Password, s.client(r))
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		s.setAuthCookies(w, g)
-		writeJSON(w, http.StatusCreated, map[string]any{"user": toUser(u), "session": s.toSession(g.Session, g.Session.ID)})
-	})
+	return s.handleCredentials(s.svc.Register, http.StatusCreated)
 }
 
 func (s *server) handleLogin() http.Handler {
+	return s.handleCredentials(s.svc.Login, http.StatusOK)
+}
+
+// handleCredentials is register and login: both take an email and a
+// password, start a session, set its cookies and answer the user and the
+// session with status.
+func (s *server) handleCredentials(start func(context.Context, string, string, gatehouse.Client) (*gatehouse.User, *gatehouse.Grant, error), status int) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		in, p := decode[credentials](w, r)
 		if p == nil {
@@ -86,13 +77,13 @@ func (s *server) handleLogin() http.Handler {
 			writeProblem(w, *p)
 			return
 		}
-		u, g, err := s.svc.Login(r.Context(), *in.Email, *in.Password, s.client(r))
+		u, g, err := start(r.Context(), *in.Email, *in.Password, s.client(r))
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
 		s.setAuthCookies(w, g)
-		writeJSON(w, http.StatusOK, map[string]any{"user": toUser(u), "session": s.toSession(g.Session, g.Session.ID)})
+		writeJSON(w, status, map[string]any{"user": toUser(u), "session": s.toSession(g.Session, g.Session.ID)})
 	})
 }
 
