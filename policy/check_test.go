@@ -170,6 +170,20 @@ var ruleCases = []ruleCase{
 		func(p *policy.Policy, _ *policy.Context) {
 			p.Passwords.Argon2.MemoryKiB, p.Passwords.MaxConcurrent = 65536, 16
 		}},
+	{"passwords.breached.fail_open",
+		func(p *policy.Policy, _ *policy.Context) { p.Passwords.Breached.Enabled = true },
+		func(p *policy.Policy, _ *policy.Context) {
+			p.Passwords.Breached.Enabled, p.Passwords.Breached.Fail = true, "closed"
+		}},
+	{"passwords.breached.timeout.short",
+		func(p *policy.Policy, _ *policy.Context) {
+			p.Passwords.Breached.Enabled, p.Passwords.Breached.Fail = true, "closed"
+			p.Passwords.Breached.Timeout = 499 * time.Millisecond
+		},
+		func(p *policy.Policy, _ *policy.Context) {
+			p.Passwords.Breached.Enabled = true
+			p.Passwords.Breached.Timeout = 500 * time.Millisecond
+		}},
 	{"throttle.account.ineffective",
 		func(p *policy.Policy, _ *policy.Context) { p.Throttle.Account.MaxFailures = 101 },
 		func(p *policy.Policy, _ *policy.Context) { p.Throttle.Account.MaxFailures = 100 }},
@@ -185,6 +199,21 @@ var ruleCases = []ruleCase{
 	{"throttle.ip.window.short",
 		func(p *policy.Policy, _ *policy.Context) { p.Throttle.IP.Window = time.Second },
 		func(p *policy.Policy, _ *policy.Context) { p.Throttle.IP.Window = time.Minute }},
+	{"throttle.account.window.long",
+		func(p *policy.Policy, _ *policy.Context) { p.Throttle.Account.Window = 25 * time.Hour },
+		func(p *policy.Policy, _ *policy.Context) { p.Throttle.Account.Window = 24 * time.Hour }},
+	{"throttle.delay.disabled",
+		func(p *policy.Policy, _ *policy.Context) { p.Throttle.Delay = 0 },
+		func(p *policy.Policy, _ *policy.Context) { p.Throttle.Delay, p.Throttle.Account.MaxFailures = 0, 1 }},
+	{"throttle.delay.ineffective",
+		func(p *policy.Policy, _ *policy.Context) { p.Throttle.Delay = 124 * time.Millisecond },
+		func(p *policy.Policy, _ *policy.Context) { p.Throttle.Delay = 125 * time.Millisecond }},
+	{"throttle.stuffing.window.short",
+		func(p *policy.Policy, _ *policy.Context) { p.Throttle.Stuffing.Window = 59 * time.Second },
+		func(p *policy.Policy, _ *policy.Context) { p.Throttle.Stuffing.Window = time.Minute }},
+	{"throttle.stuffing.detect_only",
+		func(p *policy.Policy, _ *policy.Context) { p.Throttle.Stuffing.IPMaxFailures = 0 },
+		func(p *policy.Policy, _ *policy.Context) { p.Throttle.Stuffing.IPMaxFailures = 1 }},
 }
 
 func findingsOf(fs []policy.Finding, rule string) []policy.Finding {
@@ -315,6 +344,56 @@ func TestCheckArgon2Table(t *testing.T) {
 			if got != tt.want {
 				t.Errorf("t=%d m=%d: below_owasp = %v, want %v", r.iterations, tt.memory, got, tt.want)
 			}
+		}
+	}
+}
+
+// TestCheckBreachedCheckOff checks that the breached-password rules say
+// nothing while the check is off, whatever its other keys hold, and that a
+// short timeout is fine for a mirror on this machine.
+func TestCheckBreachedCheckOff(t *testing.T) {
+	rules := []string{"passwords.breached.fail_open", "passwords.breached.timeout.short"}
+	p := policy.Default()
+	p.Passwords.Breached.Fail, p.Passwords.Breached.Timeout = "open", time.Millisecond
+	fs := policy.Check(p, nil, local)
+	for _, r := range rules {
+		if got := findingsOf(fs, r); len(got) != 0 {
+			t.Errorf("check off: got %+v, want no %s finding", got, r)
+		}
+	}
+	p.Passwords.Breached.Enabled, p.Passwords.Breached.APIBase = true, "http://127.0.0.1:8090"
+	if got := findingsOf(policy.Check(p, nil, local), rules[1]); len(got) != 0 {
+		t.Errorf("local mirror: got %+v, want no %s finding", got, rules[1])
+	}
+}
+
+// TestCheckDelayLongestWait checks when the progressive delay is judged too
+// short to slow anyone: its longest wait before the account limit refuses
+// attempts, delay doubled max_failures-2 times and at most the window, must
+// reach 1s.
+func TestCheckDelayLongestWait(t *testing.T) {
+	tests := []struct {
+		delay       time.Duration
+		maxFailures int
+		window      time.Duration
+		want        bool
+	}{
+		{time.Second, 2, 15 * time.Minute, false},
+		{999 * time.Millisecond, 2, 15 * time.Minute, true},
+		{125 * time.Millisecond, 5, 15 * time.Minute, false}, // 125ms, 250ms, 500ms, 1s
+		{124 * time.Millisecond, 5, 15 * time.Minute, true},
+		{time.Millisecond, 100, 15 * time.Minute, false},            // grows to the window long before 100 failures
+		{time.Millisecond, 10, 15 * time.Minute, true},              // 256ms at most
+		{100 * time.Millisecond, 1, 15 * time.Minute, false},        // no second attempt to delay
+		{100 * time.Millisecond, 100, 500 * time.Millisecond, true}, // capped by the window
+	}
+	for _, tt := range tests {
+		p := policy.Default()
+		p.Throttle.Delay = tt.delay
+		p.Throttle.Account = policy.Limit{MaxFailures: tt.maxFailures, Window: tt.window}
+		got := len(findingsOf(policy.Check(p, nil, local), "throttle.delay.ineffective")) > 0
+		if got != tt.want {
+			t.Errorf("delay %s, account %d per %s: ineffective = %v, want %v", tt.delay, tt.maxFailures, tt.window, got, tt.want)
 		}
 	}
 }

@@ -18,6 +18,8 @@ const (
 	refHSTS         = "ASVS 3.4.1; RFC 6797 §6.1.1; OWASP HTTP Strict Transport Security Cheat Sheet"
 	refReuse        = "RFC 9700 §4.14.2; ASVS 10.4.5"
 	refThrottle     = "ASVS 6.3.1; NIST SP 800-63B-3 §5.2.2; OWASP Authentication Cheat Sheet"
+	refDelay        = "ASVS 6.3.1; ASVS 6.1.1; OWASP Authentication Cheat Sheet (exponential back-off); SECURITY-CASES G-04"
+	refStuffing     = "ASVS 6.3.1; OWASP Credential Stuffing Prevention Cheat Sheet; SECURITY-CASES G-06"
 )
 
 const (
@@ -36,6 +38,22 @@ const (
 	// argon2MemoryBudgetKiB is the memory that concurrent password hashing
 	// may take before it is a denial-of-service risk on a typical host.
 	argon2MemoryBudgetKiB = 1 << 20 // 1 GiB
+	// breachedTimeoutMin is the shortest breached-password timeout that
+	// leaves room for a TLS handshake with a distant API, a padded answer
+	// of some 30 KiB and a wait for one of the 32 check slots; below it
+	// checks time out on an ordinary day. A mirror on this machine answers
+	// in milliseconds and is exempt.
+	breachedTimeoutMin = 500 * time.Millisecond
+	// delayFelt is the wait below which the progressive delay is lost in
+	// the time a login takes anyway (a round trip and an argon2id hash):
+	// a delay that never reaches it before the account limit takes over
+	// slows no script.
+	delayFelt = time.Second
+	// accountWindowMax is the longest account window that is not a
+	// lockout attack in itself: anyone can fail max_failures logins on
+	// purpose and block password login from every new browser for a whole
+	// window.
+	accountWindowMax = day
 )
 
 // argon2Minimum returns the least memory, in KiB, OWASP's Password Storage
@@ -315,6 +333,25 @@ var rules = []rule{
 		return when(total > argon2MemoryBudgetKiB, "%d concurrent hashes of %d KiB take up to %.1f GiB; lower max_concurrent so that the total stays within the memory you can spare",
 			pw.MaxConcurrent, pw.Argon2.MemoryKiB, float64(total)/(1<<20))
 	}},
+	{Rule{"passwords.breached.fail_open", SeverityWarning, "passwords.breached.fail",
+		"While the range API cannot answer in time a password known from a breach is accepted if it passes the local rules, and anyone able to slow the API down, or to fill its 32 check slots with sign-ups, chooses when that happens.",
+		"ASVS 6.2.12; ASVS 16.5.3; SECURITY-CASES H-06"}, func(p Policy, _ Context) []string {
+		b := p.Passwords.Breached
+		return when(b.Enabled && b.Fail == "open", "the breached-password check fails open: a new password is accepted unchecked whenever the API does not answer within %s (only a warning is logged); set passwords.breached.fail to closed, or alert on that warning if sign-ups must not depend on the API", formatDuration(b.Timeout))
+	}},
+	{Rule{"passwords.breached.timeout.short", SeverityWarning, "passwords.breached.timeout",
+		"A timeout shorter than an ordinary round trip to the range API makes checks time out routinely, which skips the check when it fails open and refuses sign-ups and password changes when it fails closed.",
+		"ASVS 6.2.12; SECURITY-CASES H-06"}, func(p Policy, _ Context) []string {
+		b := p.Passwords.Breached
+		if !b.Enabled || b.Timeout >= breachedTimeoutMin || isLoopbackAPI(b.APIBase) {
+			return nil
+		}
+		outcome := "the password is accepted unchecked (fail open)"
+		if b.Fail == "closed" {
+			outcome = "the sign-up or password change is refused with 503 (fail closed)"
+		}
+		return []string{fmt.Sprintf("breached.timeout is %s, under 500ms: a check that waits for a slot or for a slow answer gives up and %s; keep the default 2s", formatDuration(b.Timeout), outcome)}
+	}},
 
 	// Throttling and enumeration.
 	{Rule{"throttle.account.ineffective", SeverityError, "throttle.account.max_failures",
@@ -344,6 +381,60 @@ var rules = []rule{
 		l := p.Throttle.IP
 		return when(l.Window > 0 && l.Window < time.Minute, "ip.window is %s, under 1m: up to %d guesses per address per day", formatDuration(l.Window), perDay(l))
 	}},
+	{Rule{"throttle.account.window.long", SeverityWarning, "throttle.account.window",
+		"Anyone can fail an account's logins on purpose and block password login to it from every browser that has not logged into it before until the window ends, so a long window makes the limit itself a lockout attack.",
+		"ASVS 6.1.1; OWASP Authentication Cheat Sheet (Account Lockout); SECURITY-CASES G-09"}, func(p Policy, _ Context) []string {
+		l := p.Throttle.Account
+		return when(l.Window > accountWindowMax, "account.window is %s, more than 24h: %d wrong passwords lock the owner out of password login from any new browser for that long; 15m to 1h is usual", formatDuration(l.Window), l.MaxFailures)
+	}},
+	{Rule{"throttle.delay.disabled", SeverityWarning, "throttle.delay",
+		"Without the progressive delay every guess the account limit allows can be fired as fast as the server answers, instead of each failure doubling the wait before the next.",
+		refDelay}, func(p Policy, _ Context) []string {
+		l := p.Throttle.Account
+		return when(p.Throttle.Delay == 0 && l.MaxFailures > 1, "the progressive login delay is off (delay is 0): the %d attempts per account that throttle.account allows per %s can be made back to back; set 1s (browsers that logged into the account before are exempt, so owners are not slowed down)", l.MaxFailures, formatDuration(l.Window))
+	}},
+	{Rule{"throttle.delay.ineffective", SeverityWarning, "throttle.delay",
+		"A delay that never grows past a fraction of a second before the account limit takes over is lost in the time a login takes anyway, so it does not slow online guessing.",
+		refDelay}, func(p Policy, _ Context) []string {
+		d, l := p.Throttle.Delay, p.Throttle.Account
+		if d <= 0 || l.MaxFailures < 2 {
+			return nil
+		}
+		longest := longestDelay(d, l)
+		return when(longest < delayFelt, "delay is %s: the longest wait it imposes before throttle.account stops attempts is %s, under 1s; set 1s", formatDuration(d), formatDuration(longest))
+	}},
+	{Rule{"throttle.stuffing.window.short", SeverityWarning, "throttle.stuffing.window",
+		"The alarm counts failures in fixed windows that restart empty, so with a short window a slower stuffing run stays under the threshold in every window and is never noticed.",
+		refStuffing}, func(p Policy, _ Context) []string {
+		st := p.Throttle.Stuffing
+		l := Limit{MaxFailures: st.MaxFailures, Window: st.Window}
+		return when(l.Window > 0 && l.Window < time.Minute, "stuffing.window is %s, under 1m: a run of up to %d failed logins a day never sets the alarm off; keep 5m, and raise stuffing.max_failures instead if normal traffic sets it off", formatDuration(l.Window), perDay(l))
+	}},
+	{Rule{"throttle.stuffing.detect_only", SeverityWarning, "throttle.stuffing.ip_max_failures",
+		"With no stricter per-address limit the alarm only reports a credential-stuffing run, and each of its addresses keeps its full allowance of guesses while it lasts.",
+		refStuffing}, func(p Policy, _ Context) []string {
+		ip := p.Throttle.IP
+		return when(p.Throttle.Stuffing.IPMaxFailures == 0, "stuffing.ip_max_failures is 0: while the alarm is on each address may still fail %d logins per %s; set it below %d (the default is 10), as low as people behind your shared addresses can live with", ip.MaxFailures, formatDuration(ip.Window), ip.MaxFailures)
+	}},
+}
+
+// longestDelay is the longest wait the progressive delay d imposes before
+// the account limit l refuses attempts anyway: the wait after failure
+// l.MaxFailures-1, d doubled l.MaxFailures-2 times, at most the window. It
+// stops doubling at delayFelt, all that its callers need to know, so that
+// it cannot overflow.
+func longestDelay(d time.Duration, l Limit) time.Duration {
+	for k := l.MaxFailures - 1; k > 1 && d < delayFelt; k-- {
+		d *= 2
+	}
+	return min(d, l.Window)
+}
+
+// isLoopbackAPI reports whether the range API at base is on this machine,
+// a local mirror that answers in milliseconds.
+func isLoopbackAPI(base string) bool {
+	u, err := url.Parse(base)
+	return err == nil && isLoopbackHost(u.Hostname())
 }
 
 // perDay is how many failures l allows in a day.
