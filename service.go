@@ -477,7 +477,10 @@ func (s *Service) Refresh(ctx context.Context, refresh string, c Client) (*Grant
 	for range 2 {
 		switch {
 		case rec.Generation == sess.Generation:
-			err := s.sessions.RotateRefresh(ctx, Rotation{SessionID: sess.ID, From: sess.Generation, NewHash: nextHash, Now: s.now().UTC()})
+			// Stores keep microseconds; the session granted below holds
+			// the time exactly as stored.
+			now := s.now().UTC().Truncate(time.Microsecond)
+			err := s.sessions.RotateRefresh(ctx, Rotation{SessionID: sess.ID, From: sess.Generation, NewHash: nextHash, Now: now})
 			if errors.Is(err, ErrConflict) {
 				// Another request rotated first; look again.
 				if sess, u, err = s.liveSession(ctx, rec.SessionID); err != nil {
@@ -488,9 +491,14 @@ func (s *Service) Refresh(ctx context.Context, refresh string, c Client) (*Grant
 			if err != nil {
 				return nil, err
 			}
-			if sess, err = s.sessions.Session(ctx, sess.ID); err != nil {
-				return nil, err
-			}
+			// The compare-and-swap succeeded, so the stored session is the
+			// one read above with exactly the rotation's changes (see
+			// SessionStore.RotateRefresh): no need to read it again, which
+			// was a round trip to PostgreSQL on every refresh.
+			rotated := *sess
+			rotated.Generation, rotated.RefreshHash = sess.Generation+1, nextHash
+			rotated.LastUsedAt, rotated.RotatedAt = now, now
+			sess = &rotated
 		case s.cfg.ReuseGrace > 0 &&
 			rec.Generation == sess.Generation-1 &&
 			hmac.Equal(sess.RefreshHash, nextHash) &&
