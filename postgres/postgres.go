@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"time"
 
 	"github.com/gatehouse/gatehouse"
@@ -43,12 +44,20 @@ var (
 // DefaultTimeout bounds a store call when Options.Timeout is zero.
 const DefaultTimeout = 3 * time.Second
 
+// DefaultMaxConns is the pool size when Options.MaxConns is zero: four
+// connections per CPU, at least 16. Each store call holds a connection for
+// a round trip, most of which is spent waiting for the server, and a
+// commit for the WAL flush; with pgxpool's default of max(4, CPUs), 32
+// concurrent refreshes queued for 4 connections and at most 4 commits
+// shared a flush (780 refreshes a second on 2 CPUs, against 1,500 with 16).
+func DefaultMaxConns() int32 { return int32(max(16, 4*runtime.GOMAXPROCS(0))) }
+
 // Options tune a DB. The zero value is usable.
 type Options struct {
-	// MaxConns bounds the connection pool. Zero means pgxpool's default,
-	// the greater of 4 and the number of CPUs. Every instance holds up to
-	// this many connections: N instances need N×MaxConns below the
-	// server's max_connections.
+	// MaxConns bounds the connection pool. Zero means the URL's
+	// pool_max_conns if it has one, else DefaultMaxConns(). Every instance
+	// holds up to this many connections: N instances need N×MaxConns below
+	// the server's max_connections.
 	MaxConns int32
 	// Timeout bounds every store call, waiting for a connection included
 	// (default DefaultTimeout). A caller's earlier deadline wins.
@@ -75,8 +84,11 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	if opts.MaxConns < 0 {
 		return nil, fmt.Errorf("postgres: MaxConns must not be negative, got %d", opts.MaxConns)
 	}
-	if opts.MaxConns > 0 {
+	switch {
+	case opts.MaxConns > 0:
 		cfg.MaxConns = opts.MaxConns
+	case !poolSizeInURL(url):
+		cfg.MaxConns = DefaultMaxConns()
 	}
 	if cfg.ConnConfig.ConnectTimeout <= 0 || cfg.ConnConfig.ConnectTimeout > opts.Timeout {
 		cfg.ConnConfig.ConnectTimeout = opts.Timeout
@@ -99,6 +111,19 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 		return nil, err
 	}
 	return db, nil
+}
+
+// poolSizeInURL reports whether url sets pool_max_conns, which then stands
+// unless Options.MaxConns overrides it. pgxpool.ParseConfig consumes the
+// setting, so it is looked for where pgconn leaves it, among the runtime
+// parameters.
+func poolSizeInURL(url string) bool {
+	cfg, err := pgconn.ParseConfig(url)
+	if err != nil {
+		return false // pgxpool.ParseConfig accepted url; this cannot happen
+	}
+	_, ok := cfg.RuntimeParams["pool_max_conns"]
+	return ok
 }
 
 // Close closes every connection of the pool.

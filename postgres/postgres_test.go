@@ -309,6 +309,36 @@ func TestSkipMigrations(t *testing.T) {
 	}
 }
 
+func TestPoolSize(t *testing.T) {
+	url := freshSchema(t)
+	tests := []struct {
+		name string
+		url  string
+		opts Options
+		want int32
+	}{
+		{"Default", url, Options{}, DefaultMaxConns()},
+		{"Option", url, Options{MaxConns: 5}, 5},
+		{"URL", withParam(url, "pool_max_conns", "3"), Options{}, 3},
+		{"OptionOverURL", withParam(url, "pool_max_conns", "3"), Options{MaxConns: 5}, 5},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db, err := Open(t.Context(), tt.url, tt.opts)
+			if err != nil {
+				t.Fatalf("Open: %v", err)
+			}
+			defer db.Close()
+			if got := db.pool.Config().MaxConns; got != tt.want {
+				t.Errorf("pool size = %d, want %d", got, tt.want)
+			}
+		})
+	}
+	if got := DefaultMaxConns(); got < 16 {
+		t.Errorf("DefaultMaxConns() = %d, want at least 16", got)
+	}
+}
+
 func TestOpenBadURL(t *testing.T) {
 	_, err := Open(t.Context(), "postgres://user:s3cret@127.0.0.1:5432/db?sslmode=bogus", Options{})
 	if err == nil {

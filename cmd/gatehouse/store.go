@@ -50,7 +50,7 @@ func (o *storeOptions) register(fs *flag.FlagSet, e env) {
 		"PostgreSQL `URL` (postgres://user:pass@host/db); empty means SQLite in the data dir. Prefer GATEHOUSE_DATABASE_URL: a password on the command line is visible to every user of the machine")
 	maxConns, _ := strconv.Atoi(e.getenv("GATEHOUSE_DB_MAX_CONNS"))
 	fs.IntVar(&o.dbMaxConns, "db-max-conns", maxConns,
-		"PostgreSQL connection pool size per instance; 0 means max(4, CPUs) (GATEHOUSE_DB_MAX_CONNS)")
+		"PostgreSQL connection pool size per instance; 0 means a pool_max_conns in --database-url, else max(16, 4 x CPUs) (GATEHOUSE_DB_MAX_CONNS)")
 	fs.StringVar(&o.redisURL, "redis-url", e.getenv("GATEHOUSE_REDIS_URL"),
 		"Redis `URL` (redis://host:6379/0) for login throttling and revocations shared by every instance (GATEHOUSE_REDIS_URL)")
 	fs.StringVar(&o.redisPrefix, "redis-prefix", envOr(e, "GATEHOUSE_REDIS_PREFIX", redisstore.DefaultPrefix),
