@@ -8,6 +8,7 @@
 #   bash bench/fuzz.sh          # the documented long run, 5m per target
 #   bash bench/fuzz.sh 15s      # CI
 #   FUZZ_PARALLEL=1 bash bench/fuzz.sh   # one worker per target, leaving a core free
+#   bash bench/fuzz.sh 5m 'token|web'      # only the targets whose "<package> <target>" matches
 #
 # A failing input is written by go test to <package>/testdata/fuzz/<Target>/;
 # commit it with the fix, and it stays a regression test of `go test ./...`.
@@ -25,7 +26,7 @@ mkdir -p "$logs"
 
 # "<package dir> <target>" lines, such as "./token FuzzVerify" or ". FuzzParseRefresh".
 targets=$(grep -rEo --include='*_test.go' '^func Fuzz[A-Za-z0-9_]+\(f \*testing\.F\)' . |
-  sed -E 's|^(.*)/[^/]*_test\.go:func (Fuzz[A-Za-z0-9_]+).*|\1 \2|' | sort -u)
+  sed -E 's|^(.*)/[^/]*_test\.go:func (Fuzz[A-Za-z0-9_]+).*|\1 \2|' | sort -u | grep -E -- "${2:-.}")
 
 failed=()
 flaked=()
