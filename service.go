@@ -67,6 +67,11 @@ type Config struct {
 	RegistrationOpen bool
 	AccountLimit     Limit
 	IPLimit          Limit
+	// RegistrationLimit limits sign-ups per client address (an IPv6
+	// client by its /64): MaxFailures is the number of attempts allowed
+	// in Window, successful or not, since a successful sign-up is what a
+	// flood wants. The zero value is off; see registerlimit.go.
+	RegistrationLimit Limit
 	// PairLimit limits failures per (account, client address) and, for a
 	// known device, per (account, device); default AccountLimit.
 	PairLimit Limit
@@ -131,6 +136,8 @@ func NewService(cfg Config) (*Service, error) {
 		return nil, errors.New("gatehouse: Issuer and Audience are required")
 	case len(cfg.DeviceKey) > 0 && len(cfg.DeviceKey) < 32:
 		return nil, errors.New("gatehouse: DeviceKey must be at least 32 bytes")
+	case cfg.RegistrationLimit.MaxFailures > 0 && cfg.RegistrationLimit.Window <= 0:
+		return nil, errors.New("gatehouse: RegistrationLimit needs a positive Window")
 	}
 	if cfg.PairLimit == (Limit{}) {
 		cfg.PairLimit = cfg.AccountLimit
@@ -182,7 +189,9 @@ type Grant struct {
 }
 
 // Register creates an account and logs it in. It returns an *InputError for
-// a bad email or a weak password, ErrEmailTaken, or ErrRegistrationClosed.
+// a bad email or a weak password, ErrEmailTaken, ErrRegistrationClosed, or
+// a *ThrottledError when the client's address has used up
+// Config.RegistrationLimit.
 func (s *Service) Register(ctx context.Context, email, pw string, c Client) (*User, *Grant, error) {
 	if !s.cfg.RegistrationOpen {
 		return nil, nil, ErrRegistrationClosed
@@ -191,7 +200,16 @@ func (s *Service) Register(ctx context.Context, email, pw string, c Client) (*Us
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := s.checkNewPassword(ctx, pw, email); err != nil {
+	if err := s.checkPasswordRules(pw, email); err != nil {
+		return nil, nil, err
+	}
+	// Counted after the checks that cost nothing and before those that
+	// do (the breached-password lookup, hashing): a refused flood
+	// costs neither.
+	if err := s.admitRegistration(ctx, c); err != nil {
+		return nil, nil, err
+	}
+	if err := s.checkBreached(ctx, pw); err != nil {
 		return nil, nil, err
 	}
 	hash, err := s.hash(ctx, pw)
@@ -374,10 +392,19 @@ func (s *Service) hashErr(err error) error {
 	return err
 }
 
-// checkNewPassword applies the password rules, plus context words: a
-// password built on the product name or the user's own email is among the
-// first an attacker tries (ASVS 6.2.11).
+// checkNewPassword applies the password rules (checkPasswordRules), then
+// the breached-password check.
 func (s *Service) checkNewPassword(ctx context.Context, pw, email string) error {
+	if err := s.checkPasswordRules(pw, email); err != nil {
+		return err
+	}
+	return s.checkBreached(ctx, pw)
+}
+
+// checkPasswordRules applies the password rules, plus context words: a
+// password built on the product name or the user's own email is among the
+// first an attacker tries (ASVS 6.2.11). It is local and cheap.
+func (s *Service) checkPasswordRules(pw, email string) error {
 	if err := s.cfg.PasswordRules.Check(pw); err != nil {
 		reason := "is too common"
 		switch {
@@ -393,7 +420,7 @@ func (s *Service) checkNewPassword(ctx context.Context, pw, email string) error 
 	if strings.Contains(lower, "gatehouse") || (len(local) >= 4 && strings.Contains(lower, local)) || lower == email {
 		return &InputError{Field: "password", Reason: "is too easy to guess", Err: ErrWeakPassword}
 	}
-	return s.checkBreached(ctx, pw)
+	return nil
 }
 
 // startSession creates a session for u with a fresh random refresh token.

@@ -13,10 +13,10 @@ import (
 	"github.com/gatehouse/gatehouse/token"
 )
 
-// newService builds a Service on a fresh SQLite file with broker b. The
-// store is only there because a Service needs one; what is tested is the
-// broker.
-func newService(t *testing.T, b gatehouse.RevocationBroker, lim gatehouse.Limiter) *gatehouse.Service {
+// newService builds a Service on a fresh SQLite file with broker b and
+// limiter lim; opts adjust its config. The store is only there because a
+// Service needs one; what is tested is the broker or the limiter.
+func newService(t *testing.T, b gatehouse.RevocationBroker, lim gatehouse.Limiter, opts ...func(*gatehouse.Config)) *gatehouse.Service {
 	t.Helper()
 	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "gatehouse.db"))
 	if err != nil {
@@ -30,7 +30,7 @@ func newService(t *testing.T, b gatehouse.RevocationBroker, lim gatehouse.Limite
 	if err := keys.EnsureActive(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	svc, err := gatehouse.NewService(gatehouse.Config{
+	cfg := gatehouse.Config{
 		Users: db, Sessions: db, Keys: keys, Limiter: lim, Broker: b,
 		Hasher: password.NewHasher(password.Options{Params: password.Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1}}),
 		Issuer: "https://auth.example.org", Audience: "gatehouse",
@@ -40,7 +40,11 @@ func newService(t *testing.T, b gatehouse.RevocationBroker, lim gatehouse.Limite
 		AccountLimit:  gatehouse.Limit{MaxFailures: 5, Window: time.Minute},
 		IPLimit:       gatehouse.Limit{MaxFailures: 50, Window: time.Minute},
 		RefreshKey:    bytes.Repeat([]byte{9}, 32),
-	})
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	svc, err := gatehouse.NewService(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
