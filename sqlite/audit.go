@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"slices"
 	"strings"
 	"time"
@@ -17,22 +16,20 @@ var _ gatehouse.AuditStore = (*DB)(nil)
 // truncates it already. This is the store's own guard.
 const maxAuditText = 512
 
-// AppendEvents stores events in one transaction. It returns
+// AppendEvents stores events, all or none. They are committed with the
+// refresh rotations being written at the time (batch.go), so that the
+// audit trail costs no commit of its own. It returns
 // gatehouse.ErrUnavailable when the file cannot be written.
 func (db *DB) AppendEvents(ctx context.Context, events []gatehouse.Event) error {
 	if len(events) == 0 {
 		return nil
 	}
-	err := db.tx(ctx, func(tx *sql.Tx) error {
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO audit_events
-			(time, event, user_id, session_id, key_id, ip, user_agent, outcome, reason)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-		if err != nil {
-			return err
-		}
-		defer stmt.Close()
+	err := db.batched(ctx, func(b *batchTx) error {
 		for _, e := range events {
-			_, err := stmt.ExecContext(ctx, e.Time.UnixMicro(), clipText(e.Name), clipText(e.UserID), clipText(e.SessionID),
+			_, err := b.exec(`INSERT INTO audit_events
+				(time, event, user_id, session_id, key_id, ip, user_agent, outcome, reason)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				e.Time.UnixMicro(), clipText(e.Name), clipText(e.UserID), clipText(e.SessionID),
 				clipText(e.KeyID), clipText(e.IP), clipText(e.UserAgent), clipText(e.Outcome), clipText(e.Reason))
 			if err != nil {
 				return err

@@ -18,47 +18,75 @@ import (
 // fsync, each rotation in a savepoint of its own so that it succeeds or
 // fails exactly as it would alone, in arrival order, and none is answered
 // before the commit that makes it durable has returned.
+//
+// The audit trail's appends join the same batches. Each refresh records an
+// event, so a transaction of their own would take the write lock and pay a
+// commit for every batch of events, as often as the rotations do.
 
-// maxBatch bounds the rotations one transaction carries.
+// maxBatch bounds the writes one transaction carries.
 const maxBatch = 256
 
-type rotationBatcher struct {
+type writeBatcher struct {
 	mu      sync.Mutex
-	pending []*rotationReq
-	running bool // a batch is being committed; new rotations wait for the next
+	pending []*writeReq
+	running bool // a batch is being committed; new writes wait for the next
 }
 
-type rotationReq struct {
-	ctx  context.Context
-	r    gatehouse.Rotation
-	done chan error
+// writeReq is one write of a batch: apply runs it in the batch's
+// transaction.
+type writeReq struct {
+	ctx   context.Context
+	apply func(*batchTx) error
+	done  chan error
 }
 
-// rotate queues r and waits for the commit that carries it. The caller
-// that finds no batch running commits the queue itself; the one whose
-// batch leaves rotations queued hands the next batch to a new goroutine,
-// so that no caller commits other callers' rotations for longer than one
-// batch.
-func (db *DB) rotate(ctx context.Context, r gatehouse.Rotation) error {
-	req := &rotationReq{ctx: ctx, r: r, done: make(chan error, 1)}
-	b := &db.rotations
+// batchTx is the transaction a batch runs in. Its statements are prepared
+// once per connection and bound to the transaction once per batch.
+type batchTx struct {
+	db    *DB
+	ctx   context.Context
+	tx    *sql.Tx
+	stmts map[string]*sql.Stmt
+}
+
+// exec runs query with args in the transaction.
+func (b *batchTx) exec(query string, args ...any) (sql.Result, error) {
+	st, ok := b.stmts[query]
+	if !ok {
+		var err error
+		if st, err = b.db.txStmt(b.ctx, b.tx, query); err != nil {
+			return nil, err
+		}
+		b.stmts[query] = st
+	}
+	return st.ExecContext(b.ctx, args...)
+}
+
+// batched queues apply and waits for the commit that carries it. The
+// caller that finds no batch running commits the queue itself; the one
+// whose batch leaves writes queued hands the next batch to a new
+// goroutine, so that no caller commits other callers' writes for longer
+// than one batch.
+func (db *DB) batched(ctx context.Context, apply func(*batchTx) error) error {
+	req := &writeReq{ctx: ctx, apply: apply, done: make(chan error, 1)}
+	b := &db.batch
 	b.mu.Lock()
 	b.pending = append(b.pending, req)
 	lead := !b.running
 	b.running = true
 	b.mu.Unlock()
 	if lead {
-		db.commitRotations()
+		db.commitQueued()
 	}
-	// Once a rotation is in a transaction its caller waits for the commit
+	// Once a write is in a transaction its caller waits for the commit
 	// even if ctx ends meanwhile: answering early would tell a client its
 	// refresh failed when it may have been committed.
 	return <-req.done
 }
 
-// commitRotations commits one batch from the queue.
-func (db *DB) commitRotations() {
-	b := &db.rotations
+// commitQueued commits one batch from the queue.
+func (db *DB) commitQueued() {
+	b := &db.batch
 	b.mu.Lock()
 	n := min(len(b.pending), maxBatch)
 	batch := b.pending[:n:n]
@@ -75,12 +103,12 @@ func (db *DB) commitRotations() {
 		return
 	}
 	b.mu.Unlock()
-	go db.commitRotations()
+	go db.commitQueued()
 }
 
-// commitBatch applies every rotation of batch in one write transaction and
+// commitBatch applies every write of batch in one write transaction and
 // answers each.
-func (db *DB) commitBatch(batch []*rotationReq) {
+func (db *DB) commitBatch(batch []*writeReq) {
 	errs := make([]error, len(batch))
 	answer := func(commitErr error) {
 		for i, req := range batch {
@@ -106,26 +134,12 @@ func (db *DB) commitBatch(batch []*rotationReq) {
 		return
 	}
 	defer tx.Rollback()
-	update, err := db.txStmt(ctx, tx, `UPDATE sessions
-		SET generation = ? + 1, refresh_hash = ?, last_used_at = ?, rotated_at = ?
-		WHERE id = ? AND generation = ? AND revoked_at IS NULL`)
-	if err != nil {
-		answer(err)
-		return
-	}
-	insert, err := db.txStmt(ctx, tx, `INSERT INTO refresh_tokens (hash, session_id, generation) VALUES (?, ?, ?)`)
-	if err != nil {
-		answer(err)
-		return
-	}
-	// Alone in its transaction a rotation needs no savepoint: if it
-	// fails, the transaction is rolled back, as it always was.
+	btx := &batchTx{db: db, ctx: ctx, tx: tx, stmts: make(map[string]*sql.Stmt, 4)}
+	// Alone in its transaction a write needs no savepoint: if it fails,
+	// the transaction is rolled back, as it always was.
 	alone := len(batch) == 1
 	exec := func(query string) error {
-		st, err := db.txStmt(ctx, tx, query)
-		if err == nil {
-			_, err = st.ExecContext(ctx)
-		}
+		_, err := btx.exec(query)
 		return err
 	}
 	applied := 0
@@ -135,12 +149,12 @@ func (db *DB) commitBatch(batch []*rotationReq) {
 			continue
 		}
 		if !alone {
-			if err := exec(`SAVEPOINT rotation`); err != nil {
+			if err := exec(`SAVEPOINT batched`); err != nil {
 				answer(err)
 				return
 			}
 		}
-		errs[i] = rotateIn(ctx, update, insert, req.r)
+		errs[i] = req.apply(btx)
 		if errs[i] == nil {
 			applied++
 		}
@@ -148,12 +162,12 @@ func (db *DB) commitBatch(batch []*rotationReq) {
 			continue
 		}
 		if errs[i] != nil {
-			if err := exec(`ROLLBACK TO rotation`); err != nil {
+			if err := exec(`ROLLBACK TO batched`); err != nil {
 				answer(err)
 				return
 			}
 		}
-		if err := exec(`RELEASE rotation`); err != nil {
+		if err := exec(`RELEASE batched`); err != nil {
 			answer(err)
 			return
 		}
@@ -165,16 +179,22 @@ func (db *DB) commitBatch(batch []*rotationReq) {
 	answer(tx.Commit())
 }
 
-// rotateIn is one rotation: the compare-and-swap UPDATE, then the record
-// of the new token.
-func rotateIn(ctx context.Context, update, insert *sql.Stmt, r gatehouse.Rotation) error {
-	now := micros(r.Now)
-	err := notFoundIfNone(update.ExecContext(ctx, r.From, r.NewHash, now, now, r.SessionID, r.From))
-	if errors.Is(err, sql.ErrNoRows) {
-		return errConflict
-	} else if err != nil {
+// rotate is one rotation, in its batch: the compare-and-swap UPDATE, then
+// the record of the new token.
+func (db *DB) rotate(ctx context.Context, r gatehouse.Rotation) error {
+	return db.batched(ctx, func(b *batchTx) error {
+		now := micros(r.Now)
+		err := notFoundIfNone(b.exec(`UPDATE sessions
+			SET generation = ? + 1, refresh_hash = ?, last_used_at = ?, rotated_at = ?
+			WHERE id = ? AND generation = ? AND revoked_at IS NULL`,
+			r.From, r.NewHash, now, now, r.SessionID, r.From))
+		if errors.Is(err, sql.ErrNoRows) {
+			return errConflict
+		} else if err != nil {
+			return err
+		}
+		_, err = b.exec(`INSERT INTO refresh_tokens (hash, session_id, generation) VALUES (?, ?, ?)`,
+			r.NewHash, r.SessionID, r.From+1)
 		return err
-	}
-	_, err = insert.ExecContext(ctx, r.NewHash, r.SessionID, r.From+1)
-	return err
+	})
 }

@@ -122,3 +122,70 @@ func TestRotationCancelledBeforeItsTurn(t *testing.T) {
 		t.Fatalf("session after a cancelled rotation: generation %v, %v; want 0", got.Generation, err)
 	}
 }
+
+// TestAuditAppendsShareRotationCommits checks that audit appends made while
+// rotations are written are committed with them, each write answered on
+// its own: every rotation and every event is stored, and an append whose
+// context ended before its turn stores nothing.
+func TestAuditAppendsShareRotationCommits(t *testing.T) {
+	db := openTest(t)
+	const n = 24
+	for i := range n {
+		seed(t, db, fmt.Sprintf("s%d", i))
+	}
+	cancelled, cancel := context.WithCancel(t.Context())
+	cancel()
+	var wg sync.WaitGroup
+	rotErrs, appendErrs := make([]error, n), make([]error, n)
+	var lateErr error
+	start := make(chan struct{})
+	at := time.Date(2031, time.March, 14, 15, 9, 26, 0, time.UTC)
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			h := sha256.Sum256(fmt.Appendf(nil, "s%d/1", i))
+			rotErrs[i] = db.RotateRefresh(t.Context(), gatehouse.Rotation{SessionID: fmt.Sprintf("s%d", i), From: 0, NewHash: h[:], Now: at})
+		})
+		wg.Go(func() {
+			<-start
+			e := gatehouse.Event{Time: at, Name: gatehouse.EventRefresh, SessionID: fmt.Sprintf("s%d", i), Outcome: "success"}
+			appendErrs[i] = db.AppendEvents(t.Context(), []gatehouse.Event{e, e})
+		})
+	}
+	wg.Go(func() {
+		<-start
+		lateErr = db.AppendEvents(cancelled, []gatehouse.Event{{Time: at, Name: "late"}})
+	})
+	close(start)
+	wg.Wait()
+
+	for i := range n {
+		if rotErrs[i] != nil {
+			t.Errorf("rotation of s%d: %v", i, rotErrs[i])
+		}
+		if appendErrs[i] != nil {
+			t.Errorf("append %d: %v", i, appendErrs[i])
+		}
+	}
+	if !errors.Is(lateErr, context.Canceled) {
+		t.Errorf("append with a cancelled context = %v, want context.Canceled", lateErr)
+	}
+	events, err := db.AuditEvents(t.Context(), gatehouse.AuditQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(events) != 2*n {
+		t.Errorf("%d events stored, want %d", len(events), 2*n)
+	}
+	for _, e := range events {
+		if e.Name == "late" {
+			t.Error("the append whose context had ended was stored")
+		}
+	}
+	for i := range n {
+		s, err := db.Session(t.Context(), fmt.Sprintf("s%d", i))
+		if err != nil || s.Generation != 1 {
+			t.Errorf("s%d after rotation: generation %v, %v; want 1", i, s.Generation, err)
+		}
+	}
+}

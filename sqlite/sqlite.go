@@ -36,9 +36,9 @@ type DB struct {
 	// Queueing writers in-process hands the lock straight to the next one;
 	// the busy timeout still covers other processes using the file.
 	write chan struct{}
-	// rotations groups concurrent refresh rotations into one commit
-	// (batch.go).
-	rotations rotationBatcher
+	// batch groups concurrent refresh rotations and audit appends into
+	// one commit (batch.go).
+	batch writeBatcher
 	// stmts are the hot read queries, prepared once (stmt.go).
 	stmts stmts
 }
