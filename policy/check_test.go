@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
+	"math"
 	"net/netip"
 	"slices"
 	"strings"
@@ -214,6 +215,18 @@ var ruleCases = []ruleCase{
 	{"throttle.stuffing.detect_only",
 		func(p *policy.Policy, _ *policy.Context) { p.Throttle.Stuffing.IPMaxFailures = 0 },
 		func(p *policy.Policy, _ *policy.Context) { p.Throttle.Stuffing.IPMaxFailures = 1 }},
+	{"throttle.registration.disabled",
+		func(p *policy.Policy, _ *policy.Context) { p.Throttle.Registration.MaxAttempts = 0 },
+		func(p *policy.Policy, _ *policy.Context) {
+			p.Registration, p.Throttle.Registration.MaxAttempts = "closed", 0
+		}},
+	{"throttle.registration.loose",
+		func(p *policy.Policy, _ *policy.Context) {
+			p.Throttle.Registration = policy.AttemptLimit{MaxAttempts: 101, Window: time.Hour}
+		},
+		func(p *policy.Policy, _ *policy.Context) {
+			p.Throttle.Registration = policy.AttemptLimit{MaxAttempts: 100, Window: time.Hour}
+		}},
 }
 
 func findingsOf(fs []policy.Finding, rule string) []policy.Finding {
@@ -447,6 +460,38 @@ func TestSecretLowEntropy(t *testing.T) {
 	for _, tt := range tests {
 		if got := policy.SecretLowEntropy(tt.secret); got != tt.want {
 			t.Errorf("SecretLowEntropy(%s) = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+// TestCheckRegistrationLimit checks when the sign-up limit is judged too
+// loose: more than 100 sign-ups an hour from one address, counting the
+// whole allowance of every window that starts within the hour, and never
+// while registration is closed.
+func TestCheckRegistrationLimit(t *testing.T) {
+	tests := []struct {
+		registration string
+		limit        policy.AttemptLimit
+		loose, off   bool
+	}{
+		{"open", policy.AttemptLimit{MaxAttempts: 20, Window: time.Hour}, false, false},
+		{"open", policy.AttemptLimit{MaxAttempts: 400, Window: 24 * time.Hour}, true, false}, // all of it in the first hour
+		{"open", policy.AttemptLimit{MaxAttempts: 100, Window: 24 * time.Hour}, false, false},
+		{"open", policy.AttemptLimit{MaxAttempts: 10, Window: 6 * time.Minute}, false, false}, // 10 windows of 10
+		{"open", policy.AttemptLimit{MaxAttempts: 10, Window: 5 * time.Minute}, true, false},  // 12 windows of 10
+		{"open", policy.AttemptLimit{MaxAttempts: 1, Window: 7 * time.Minute}, false, false},  // 9 windows start in the hour
+		{"open", policy.AttemptLimit{MaxAttempts: math.MaxInt, Window: time.Nanosecond}, true, false},
+		{"open", policy.AttemptLimit{MaxAttempts: 0, Window: time.Hour}, false, true},
+		{"closed", policy.AttemptLimit{MaxAttempts: 1000, Window: time.Second}, false, false},
+	}
+	for _, tt := range tests {
+		p := policy.Default()
+		p.Registration, p.Throttle.Registration = tt.registration, tt.limit
+		fs := policy.Check(p, nil, local)
+		loose := len(findingsOf(fs, "throttle.registration.loose")) > 0
+		off := len(findingsOf(fs, "throttle.registration.disabled")) > 0
+		if loose != tt.loose || off != tt.off {
+			t.Errorf("registration %s, %d per %s: loose %v, disabled %v; want %v, %v", tt.registration, tt.limit.MaxAttempts, tt.limit.Window, loose, off, tt.loose, tt.off)
 		}
 	}
 }

@@ -360,14 +360,19 @@ func throttleSection(p Policy, src Sources) section {
 		strict = fmt.Sprintf("While it is on, each address may fail %d times per %s instead of %d.", st.IPMaxFailures, human(ip.Window), ip.MaxFailures)
 	}
 	reg := "Registration is closed: accounts are created by the operator (`gatehouse user add`)."
-	if p.Registration == "open" {
-		reg = "Registration is open: anyone may create an account at `POST /auth/register`."
+	signUp := p.Throttle.Registration
+	switch {
+	case p.Registration == "open" && signUp.MaxAttempts > 0:
+		reg = fmt.Sprintf("Registration is open: anyone may create an account at `POST /auth/register`, at most %d times per %s from one client address (an IPv6 client by its /64). Every sign-up that passes the local email and password checks is counted, whether it succeeds or not, before the breached-password check and the hashing; over the limit the answer is 429 with `Retry-After`, and nothing is created. `gatehouse user add` is not counted.", signUp.MaxAttempts, human(signUp.Window))
+	case p.Registration == "open":
+		reg = "Registration is open: anyone may create an account at `POST /auth/register`, with no limit per address (`throttle.registration.max_attempts` is 0); only the hashing pool slows a flood of sign-ups."
 	}
 	s := section{
 		Title: "Throttling and enumeration",
 		Values: values(p, src, "registration", "throttle.account.max_failures", "throttle.account.window",
 			"throttle.ip.max_failures", "throttle.ip.window", "throttle.delay", "throttle.stuffing.max_failures",
-			"throttle.stuffing.window", "throttle.stuffing.ip_max_failures"),
+			"throttle.stuffing.window", "throttle.stuffing.ip_max_failures", "throttle.registration.max_attempts",
+			"throttle.registration.window"),
 		How: []string{
 			fmt.Sprintf("Failed logins are counted per account (%d per %s, from any address) and per client address (%d per %s, against any account; an IPv6 client counts by its /64) in fixed windows that start at the first failure. Attempts are counted before the password is hashed, so a parallel burst cannot slip past; over the limit the answer is 429 with `Retry-After`, without hashing.", acct.MaxFailures, human(acct.Window), ip.MaxFailures, human(ip.Window)),
 			delay,
@@ -389,7 +394,11 @@ func throttleSection(p Policy, src Sources) section {
 			"Unless the counters are shared between instances (in Redis), each instance counts on its own, so N instances allow N times the failures, and a restart resets the counts.",
 		},
 	}
-	if p.Registration == "open" {
+	switch {
+	case p.Registration == "open" && signUp.MaxAttempts > 0:
+		s.Defends = append(s.Defends, "Sign-up floods from one address, which would create accounts without end and crowd out the hashing pool and the breached-password check (ASVS 2.4.1).")
+		s.Residual = append(s.Residual, fmt.Sprintf("Registration answers 409 for an email that is already registered, which tells whether an account exists: %d emails per %s from each address. An attacker with many addresses gets that many sign-ups, and answers, from each; people behind one shared address share the limit.", signUp.MaxAttempts, human(signUp.Window)))
+	case p.Registration == "open":
 		s.Residual = append(s.Residual, "Registration answers 409 for an email that is already registered, which tells whether an account exists; sign-up itself is not rate-limited beyond the hashing pool.")
 	}
 	return s
@@ -399,7 +408,7 @@ func loggingSection() section {
 	return section{
 		Title: "Logging",
 		How: []string{
-			"Security events are written as JSON lines (`log/slog`) on standard error: `register`, `login.success` (reason `known_device` from a known browser), `login.failure` (reason `unknown_user`, `bad_password` or `disabled`), `throttled` (reason `ip`, `ip_alarm`, `account`, `pair`, `delay` or `device`), `credential_stuffing.alarm`, `refresh`, `refresh.invalid`, `refresh.reused`, `logout`, `logout_all`, `session.revoked`, `password.changed`, `password.failure`, `user.disabled`, `key.rotated`, `policy.rejected`. Each carries the time, user and session ids, client address, user agent, outcome and a fixed reason code; failures are logged at WARN.",
+			"Security events are written as JSON lines (`log/slog`) on standard error: `register`, `login.success` (reason `known_device` from a known browser), `login.failure` (reason `unknown_user`, `bad_password` or `disabled`), `throttled` (reason `ip`, `ip_alarm`, `account`, `pair`, `delay` or `device` for a login, `registration` for a sign-up), `credential_stuffing.alarm`, `refresh`, `refresh.invalid`, `refresh.reused`, `logout`, `logout_all`, `session.revoked`, `password.changed`, `password.failure`, `user.disabled`, `key.rotated`, `policy.rejected`. Each carries the time, user and session ids, client address, user agent, outcome and a fixed reason code; failures are logged at WARN.",
 			"The same events are kept in the `audit_events` table for 90 days, written in batches through a bounded buffer so that the database never slows a request (events that do not fit are dropped and counted in a metric; a throttled client's events are stored once a minute per address and reason), and read with `gatehouse audit`, which escapes control characters.",
 			"No event ever contains a password, a token, a refresh token or a key. Attacker-controlled strings such as the user agent are escaped by the JSON encoding, so they cannot forge log lines.",
 		},

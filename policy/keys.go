@@ -57,6 +57,8 @@ var leaves = []leaf{
 	intLeaf("throttle.stuffing.max_failures", math.MinInt, math.MaxInt, func(p *Policy) *int { return &p.Throttle.Stuffing.MaxFailures }),
 	durationLeaf("throttle.stuffing.window", func(p *Policy) *time.Duration { return &p.Throttle.Stuffing.Window }),
 	intLeaf("throttle.stuffing.ip_max_failures", math.MinInt, math.MaxInt, func(p *Policy) *int { return &p.Throttle.Stuffing.IPMaxFailures }),
+	intLeaf("throttle.registration.max_attempts", math.MinInt, math.MaxInt, func(p *Policy) *int { return &p.Throttle.Registration.MaxAttempts }),
+	durationLeaf("throttle.registration.window", func(p *Policy) *time.Duration { return &p.Throttle.Registration.Window }),
 	prefixesLeaf("transport.trusted_proxies", func(p *Policy) *[]netip.Prefix { return &p.Transport.TrustedProxies }),
 	durationLeaf("transport.hsts_max_age", func(p *Policy) *time.Duration { return &p.Transport.HSTSMaxAge }),
 	durationLeaf("keys.rotation_interval", func(p *Policy) *time.Duration { return &p.Keys.RotationInterval }),

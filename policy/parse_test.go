@@ -127,6 +127,8 @@ func TestParseSingleKey(t *testing.T) {
 		{`throttle: {stuffing: {max_failures: 2000}}`, "throttle.stuffing.max_failures", func(p *policy.Policy) { p.Throttle.Stuffing.MaxFailures = 2000 }},
 		{`throttle: {stuffing: {window: 1h}}`, "throttle.stuffing.window", func(p *policy.Policy) { p.Throttle.Stuffing.Window = time.Hour }},
 		{`throttle: {stuffing: {ip_max_failures: 0}}`, "throttle.stuffing.ip_max_failures", func(p *policy.Policy) { p.Throttle.Stuffing.IPMaxFailures = 0 }},
+		{`throttle: {registration: {max_attempts: 0}}`, "throttle.registration.max_attempts", func(p *policy.Policy) { p.Throttle.Registration.MaxAttempts = 0 }},
+		{`throttle: {registration: {window: 24h}}`, "throttle.registration.window", func(p *policy.Policy) { p.Throttle.Registration.Window = 24 * time.Hour }},
 		{`transport: {trusted_proxies: [10.0.0.1, "::1", 172.16.0.0/12, "fd00::/8"]}`, "transport.trusted_proxies", func(p *policy.Policy) {
 			p.Transport.TrustedProxies = []netip.Prefix{
 				netip.MustParsePrefix("10.0.0.1/32"),

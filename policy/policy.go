@@ -112,6 +112,8 @@ type Throttle struct {
 	Delay time.Duration
 	// Stuffing is the credential-stuffing alarm.
 	Stuffing Stuffing
+	// Registration limits sign-ups per client address.
+	Registration AttemptLimit
 }
 
 // Stuffing is the policy for the credential-stuffing alarm: more than
@@ -127,6 +129,13 @@ type Stuffing struct {
 // Limit allows at most MaxFailures failures within a sliding Window.
 type Limit struct {
 	MaxFailures int
+	Window      time.Duration
+}
+
+// AttemptLimit allows at most MaxAttempts attempts within Window, whatever
+// their outcome; 0 turns it off.
+type AttemptLimit struct {
+	MaxAttempts int
 	Window      time.Duration
 }
 
@@ -183,6 +192,10 @@ func Default() Policy {
 			IP:       Limit{MaxFailures: 50, Window: 15 * time.Minute},
 			Delay:    time.Second,
 			Stuffing: Stuffing{MaxFailures: 500, Window: 5 * time.Minute, IPMaxFailures: 10},
+			// A person signs up once: an office behind one NAT rarely
+			// signs up more than 20 people in an hour, while a script
+			// gets no more than 480 accounts a day from one address.
+			Registration: AttemptLimit{MaxAttempts: 20, Window: time.Hour},
 		},
 		Transport: Transport{HSTSMaxAge: 8760 * time.Hour},
 		Keys:      SigningKeys{RotationInterval: 720 * time.Hour},

@@ -23,7 +23,7 @@ cookies:  {same_site: lax, same_site_none_reason: ""}   # lax | strict | none
 csrf:     {trusted_origins: []}
 passwords: {min_length: 8, max_length: 1024, argon2: {memory_kib: 19456, iterations: 2, parallelism: 1}, max_concurrent: 0, breached: {enabled: false, api_base: "https://api.pwnedpasswords.com", fail: open, timeout: 2s}}
 registration: open                    # open | closed
-throttle: {account: {max_failures: 5, window: 15m}, ip: {max_failures: 50, window: 15m}, delay: 1s, stuffing: {max_failures: 500, window: 5m, ip_max_failures: 10}}
+throttle: {account: {max_failures: 5, window: 15m}, ip: {max_failures: 50, window: 15m}, delay: 1s, stuffing: {max_failures: 500, window: 5m, ip_max_failures: 10}, registration: {max_attempts: 20, window: 1h}}
 transport: {trusted_proxies: [], hsts_max_age: 8760h}
 keys:     {rotation_interval: 720h}
 services: {feed_token_sha256: []}
@@ -47,10 +47,11 @@ func baseline() policy.Policy {
 		},
 		Registration: "open",
 		Throttle: policy.Throttle{
-			Account:  policy.Limit{MaxFailures: 5, Window: 15 * time.Minute},
-			IP:       policy.Limit{MaxFailures: 50, Window: 15 * time.Minute},
-			Delay:    time.Second,
-			Stuffing: policy.Stuffing{MaxFailures: 500, Window: 5 * time.Minute, IPMaxFailures: 10},
+			Account:      policy.Limit{MaxFailures: 5, Window: 15 * time.Minute},
+			IP:           policy.Limit{MaxFailures: 50, Window: 15 * time.Minute},
+			Delay:        time.Second,
+			Stuffing:     policy.Stuffing{MaxFailures: 500, Window: 5 * time.Minute, IPMaxFailures: 10},
+			Registration: policy.AttemptLimit{MaxAttempts: 20, Window: time.Hour},
 		},
 		Transport: policy.Transport{TrustedProxies: nil, HSTSMaxAge: 8760 * time.Hour},
 		Keys:      policy.SigningKeys{RotationInterval: 720 * time.Hour},
@@ -89,6 +90,8 @@ var allKeys = []string{
 	"throttle.stuffing.max_failures",
 	"throttle.stuffing.window",
 	"throttle.stuffing.ip_max_failures",
+	"throttle.registration.max_attempts",
+	"throttle.registration.window",
 	"transport.trusted_proxies",
 	"transport.hsts_max_age",
 	"keys.rotation_interval",
@@ -165,6 +168,7 @@ func TestValueRoundTrip(t *testing.T) {
 	odd.Throttle.IP = policy.Limit{MaxFailures: 1, Window: time.Nanosecond}
 	odd.Throttle.Delay = 0
 	odd.Throttle.Stuffing = policy.Stuffing{MaxFailures: 7, Window: 90 * time.Second, IPMaxFailures: 0}
+	odd.Throttle.Registration = policy.AttemptLimit{MaxAttempts: 0, Window: 36 * time.Hour}
 	odd.Passwords.Breached = policy.Breached{Enabled: true, APIBase: "http://127.0.0.1:8089/pwned \"mirror\"", Fail: "closed", Timeout: 250 * time.Millisecond}
 	odd.Transport = policy.Transport{
 		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("192.168.1.7/32"), netip.MustParsePrefix("fd00::/8")},

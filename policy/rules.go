@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"math"
 	"net/netip"
 	"net/url"
 	"strings"
@@ -20,6 +21,7 @@ const (
 	refThrottle     = "ASVS 6.3.1; NIST SP 800-63B-3 §5.2.2; OWASP Authentication Cheat Sheet"
 	refDelay        = "ASVS 6.3.1; ASVS 6.1.1; OWASP Authentication Cheat Sheet (exponential back-off); SECURITY-CASES G-04"
 	refStuffing     = "ASVS 6.3.1; OWASP Credential Stuffing Prevention Cheat Sheet; SECURITY-CASES G-06"
+	refSignUp       = "ASVS 2.4.1; OWASP Authentication Cheat Sheet (Protect Against Automated Attacks); SECURITY-CASES I-10"
 )
 
 const (
@@ -54,6 +56,12 @@ const (
 	// purpose and block password login from every new browser for a whole
 	// window.
 	accountWindowMax = day
+	// signUpsPerHourMax is the most sign-ups an hour from one address
+	// that are not a flood in themselves: five times the default, more
+	// than an office behind one NAT signs up on its busiest day, and
+	// enough for one script to fill the breached-password check's 32
+	// slots several times over.
+	signUpsPerHourMax = 100
 )
 
 // argon2Minimum returns the least memory, in KiB, OWASP's Password Storage
@@ -416,6 +424,35 @@ var rules = []rule{
 		ip := p.Throttle.IP
 		return when(p.Throttle.Stuffing.IPMaxFailures == 0, "stuffing.ip_max_failures is 0: while the alarm is on each address may still fail %d logins per %s; set it below %d (the default is 10), as low as people behind your shared addresses can live with", ip.MaxFailures, formatDuration(ip.Window), ip.MaxFailures)
 	}},
+	{Rule{"throttle.registration.disabled", SeverityWarning, "throttle.registration.max_attempts",
+		"Without a limit of its own sign-up is bounded only by the hashing pool, so one script can create accounts without end and fill the breached-password check's slots while it does.",
+		refSignUp}, func(p Policy, _ Context) []string {
+		return when(p.Registration == "open" && p.Throttle.Registration.MaxAttempts == 0, "registration is open and registration.max_attempts is 0: one address may sign up without limit, slowed only by the hashing pool; set 20 per 1h (the default), or what the most people who sign up behind one address in a window need")
+	}},
+	{Rule{"throttle.registration.loose", SeverityWarning, "throttle.registration.max_attempts",
+		"A per-address sign-up limit far above what the people behind one address need lets one script create accounts by the hundred and crowd out the hashing pool and the breached-password check.",
+		refSignUp}, func(p Policy, _ Context) []string {
+		l := p.Throttle.Registration
+		if p.Registration != "open" || l.MaxAttempts <= 0 || l.Window <= 0 {
+			return nil
+		}
+		n := signUpsPerHour(l)
+		return when(n > signUpsPerHourMax, "registration.max_attempts is %d per %s: one address may sign up %d times an hour, more than %d; 20 per 1h is the default", l.MaxAttempts, formatDuration(l.Window), n, signUpsPerHourMax)
+	}},
+}
+
+// signUpsPerHour is how many sign-ups l lets one address make within an
+// hour: the whole allowance of each window that starts in it. It saturates
+// rather than overflow.
+func signUpsPerHour(l AttemptLimit) int64 {
+	windows := int64(1)
+	if l.Window < time.Hour {
+		windows = int64((time.Hour + l.Window - 1) / l.Window)
+	}
+	if int64(l.MaxAttempts) > math.MaxInt64/windows {
+		return math.MaxInt64
+	}
+	return int64(l.MaxAttempts) * windows
 }
 
 // longestDelay is the longest wait the progressive delay d imposes before

@@ -91,6 +91,10 @@ func (p Policy) Validate() error {
 	if st.IPMaxFailures < 0 || (st.IPMaxFailures > 0 && p.Throttle.IP.MaxFailures >= 1 && st.IPMaxFailures >= p.Throttle.IP.MaxFailures) {
 		v.fail("throttle.stuffing.ip_max_failures", "must be 0 (keep throttle.ip.max_failures during the alarm) or between 1 and throttle.ip.max_failures (%d) minus 1, got %d", p.Throttle.IP.MaxFailures, st.IPMaxFailures)
 	}
+	if reg := p.Throttle.Registration; reg.MaxAttempts < 0 {
+		v.fail("throttle.registration.max_attempts", "must not be negative (0 turns the limit off), got %d", reg.MaxAttempts)
+	}
+	v.positive("throttle.registration.window", p.Throttle.Registration.Window)
 	for i, pfx := range p.Transport.TrustedProxies {
 		if !pfx.IsValid() || pfx != pfx.Masked() {
 			v.fail("transport.trusted_proxies", "entry %d, %s, is not a valid IP prefix", i+1, pfx)

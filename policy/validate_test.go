@@ -72,6 +72,8 @@ func TestValidate(t *testing.T) {
 		{"stuffing window 0", "throttle.stuffing.window", "must be positive", func(p *policy.Policy) { p.Throttle.Stuffing.Window = 0 }},
 		{"stuffing ip limit not stricter", "throttle.stuffing.ip_max_failures", "between 1 and throttle.ip.max_failures (50) minus 1, got 50", func(p *policy.Policy) { p.Throttle.Stuffing.IPMaxFailures = 50 }},
 		{"stuffing ip limit negative", "throttle.stuffing.ip_max_failures", "got -1", func(p *policy.Policy) { p.Throttle.Stuffing.IPMaxFailures = -1 }},
+		{"registration max_attempts negative", "throttle.registration.max_attempts", "must not be negative (0 turns the limit off), got -1", func(p *policy.Policy) { p.Throttle.Registration.MaxAttempts = -1 }},
+		{"registration window 0", "throttle.registration.window", "must be positive, got 0s", func(p *policy.Policy) { p.Throttle.Registration.Window = 0 }},
 		{"zero trusted proxy", "transport.trusted_proxies", "entry 1, invalid Prefix, is not a valid IP prefix", func(p *policy.Policy) {
 			p.Transport.TrustedProxies = []netip.Prefix{{}}
 		}},
