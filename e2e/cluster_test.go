@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -124,6 +125,39 @@ func TestTwoInstances(t *testing.T) {
 				t.Errorf("429 on %s without Retry-After", in.name)
 			}
 		}
+	})
+
+	// Last: it uses up this address's sign-ups on A and B.
+	t.Run("RegistrationThrottlingShared", func(t *testing.T) {
+		// Sign-ups from one address are counted once for A and B
+		// (throttle.registration: 20 an hour by default, some of them
+		// used above), so alternating between them is refused after at
+		// most 20; counted per instance, it would take about 40.
+		var refused *instance
+		for i := 0; refused == nil; i++ {
+			if i == 21 {
+				t.Fatalf("21 sign-ups from one address alternating between A and B, none refused")
+			}
+			in := []*instance{a, b}[i%2]
+			r := call(t, jar{}, "POST", in.url+"/auth/register", credentials(fmt.Sprintf("flood%d@example.org", i), password))
+			switch r.status {
+			case 201:
+			case 429:
+				refused = in
+				if r.header.Get("Retry-After") == "" || !strings.HasPrefix(r.header.Get("Content-Type"), "application/problem+json") {
+					t.Errorf("429 on %s: %v, want problem+json with Retry-After", in.name, r.header)
+				}
+			default:
+				t.Fatalf("sign-up %d on %s: status %d; body %s", i, in.name, r.status, r.body)
+			}
+		}
+		other := a
+		if refused == a {
+			other = b
+		}
+		want(t, "sign-up on "+other.name+" after "+refused.name+" refused one", call(t, jar{}, "POST", other.url+"/auth/register", credentials("flood-other@example.org", password)), 429)
+		// C counts on another prefix, as another deployment would.
+		want(t, "sign-up on C", call(t, jar{}, "POST", c.url+"/auth/register", credentials("flood-c@example.org", password)), 201)
 	})
 }
 

@@ -40,6 +40,11 @@ func TestOutages(t *testing.T) {
 		start := time.Now()
 		r := call(t, nil, "POST", a.url+"/auth/login", credentials("erin@example.org", password))
 		wantUnavailable(t, "log in while Redis is down", r, time.Since(start))
+		// A sign-up that cannot be counted is refused too, before any
+		// hashing or store write.
+		start = time.Now()
+		r = call(t, nil, "POST", b.url+"/auth/register", credentials("gina@example.org", password))
+		wantUnavailable(t, "register while Redis is down", r, time.Since(start))
 		for _, in := range []*instance{a, b} {
 			want(t, "readyz on "+in.name+" while Redis is down", call(t, nil, "GET", in.url+"/readyz", ""), 503)
 			want(t, "protected on "+in.name+" while Redis is down", call(t, j.clone(), "GET", in.url+"/api/protected", ""), 200)
@@ -50,6 +55,7 @@ func TestOutages(t *testing.T) {
 			waitStatus(t, in, nil, "/readyz", 200, 5*time.Second)
 		}
 		want(t, "log in on B with Redis back", call(t, jar{}, "POST", b.url+"/auth/login", credentials("erin@example.org", password)), 200)
+		want(t, "register on B with Redis back", call(t, jar{}, "POST", b.url+"/auth/register", credentials("gina@example.org", password)), 201)
 		// B's listener reconnects by itself (about a second after Redis
 		// returns); from then on a logout on A reaches B within a second.
 		revokedWithin(t, a, b, "erin@example.org", 10*time.Second)

@@ -126,6 +126,9 @@ func register(c *http.Client, url string, i int) (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	if st == http.StatusTooManyRequests {
+		return nil, fmt.Errorf("register %s: status 429: the server limits sign-ups per client address; raise throttle.registration.max_attempts in its policy, as bench/run.sh does", Email(i))
+	}
 	if st != http.StatusCreated && st != http.StatusOK {
 		return nil, fmt.Errorf("register %s: status %d", Email(i), st)
 	}

@@ -172,6 +172,10 @@ func openApp(ctx context.Context, c common, p policy.Policy, issuer string, e en
 		LoginDelay:       p.Throttle.Delay,
 		Stuffing: gatehouse.StuffingAlarm{MaxFailures: p.Throttle.Stuffing.MaxFailures, Window: p.Throttle.Stuffing.Window,
 			IPMaxFailures: p.Throttle.Stuffing.IPMaxFailures},
+		// Every sign-up counts, so the policy's max_attempts is the
+		// limit's MaxFailures; 0 is off, as in the policy.
+		RegistrationLimit: gatehouse.Limit{MaxFailures: p.Throttle.Registration.MaxAttempts,
+			Window: p.Throttle.Registration.Window},
 		Breached: breached, BreachedFailClosed: p.Passwords.Breached.Fail == "closed",
 		Events:     obs.sinks(),
 		RefreshKey: refreshKey,

@@ -5,11 +5,13 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/base64"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -175,6 +177,27 @@ func TestServeEndToEnd(t *testing.T) {
 	res, _ = call(t, j, "GET", s.url+"/api/protected", "")
 	if res.StatusCode != 401 {
 		t.Fatalf("protected after logout: %d", res.StatusCode)
+	}
+}
+
+// TestServeRegistrationLimit checks that serve applies the policy's
+// throttle.registration to sign-ups (I-10): the third from one address
+// within the hour is a 429 with Retry-After.
+func TestServeRegistrationLimit(t *testing.T) {
+	cfg := writeConfig(t, "throttle: {registration: {max_attempts: 2, window: 1h}}\n")
+	s := startServe(t, nil, "--addr", "127.0.0.1:0", "--data", t.TempDir(), "--config", cfg, "--admin-addr", "")
+	for i := range 3 {
+		res, body := call(t, jar{}, "POST", s.url+"/auth/register", fmt.Sprintf(`{"email":"u%d@example.org","password":"correct horse battery staple"}`, i))
+		want := 201
+		if i == 2 {
+			want = 429
+		}
+		if res.StatusCode != want {
+			t.Fatalf("sign-up %d: %d %s, want %d", i+1, res.StatusCode, body, want)
+		}
+		if secs, err := strconv.Atoi(res.Header.Get("Retry-After")); want == 429 && (err != nil || secs < 1 || secs > 3600) {
+			t.Fatalf("Retry-After = %q, want 1..3600 seconds", res.Header.Get("Retry-After"))
+		}
 	}
 }
 

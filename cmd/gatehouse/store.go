@@ -52,7 +52,7 @@ func (o *storeOptions) register(fs *flag.FlagSet, e env) {
 	fs.IntVar(&o.dbMaxConns, "db-max-conns", maxConns,
 		"PostgreSQL connection pool size per instance; 0 means a pool_max_conns in --database-url, else max(16, 4 x CPUs) (GATEHOUSE_DB_MAX_CONNS)")
 	fs.StringVar(&o.redisURL, "redis-url", e.getenv("GATEHOUSE_REDIS_URL"),
-		"Redis `URL` (redis://host:6379/0) for login throttling and revocations shared by every instance (GATEHOUSE_REDIS_URL)")
+		"Redis `URL` (redis://host:6379/0) for login and sign-up throttling and revocations shared by every instance (GATEHOUSE_REDIS_URL)")
 	fs.StringVar(&o.redisPrefix, "redis-prefix", envOr(e, "GATEHOUSE_REDIS_PREFIX", redisstore.DefaultPrefix),
 		"prefix of every Redis key and channel; instances of one deployment share it (GATEHOUSE_REDIS_PREFIX)")
 }
@@ -147,7 +147,7 @@ func openBackends(ctx context.Context, dataDir string, o storeOptions, log *slog
 		b.limiter, b.broker = b.redis.Limiter(), b.redis.Broker()
 	case o.postgres():
 		b.broker = db.(*postgres.DB).Broker()
-		log.Warn("no Redis configured: login throttling counts per instance, so N instances allow N times the policy's failures; set GATEHOUSE_REDIS_URL to share the counts")
+		log.Warn("no Redis configured: login and sign-up throttling count per instance, so N instances allow N times the policy's limits; set GATEHOUSE_REDIS_URL to share the counts")
 	}
 	return b, nil
 }
