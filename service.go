@@ -487,7 +487,7 @@ func (s *Service) Refresh(ctx context.Context, refresh string, c Client) (*Grant
 		s.record(ctx, Event{Name: EventRefreshInvalid, IP: c.IP, UserAgent: c.UserAgent, Outcome: "failure", Reason: "malformed"})
 		return nil, ErrRefreshInvalid
 	}
-	rec, err := s.sessions.RefreshRecord(ctx, hashRefresh(raw))
+	rec, sess, u, err := s.readRefresh(ctx, hashRefresh(raw))
 	if errors.Is(err, ErrNotFound) {
 		s.record(ctx, Event{Name: EventRefreshInvalid, IP: c.IP, UserAgent: c.UserAgent, Outcome: "failure", Reason: "unknown"})
 		return nil, ErrRefreshInvalid
@@ -495,7 +495,11 @@ func (s *Service) Refresh(ctx context.Context, refresh string, c Client) (*Grant
 	if err != nil {
 		return nil, err
 	}
-	sess, u, err := s.liveSession(ctx, rec.SessionID)
+	if sess == nil {
+		sess, u, err = s.liveSession(ctx, rec.SessionID)
+	} else {
+		err = s.checkLive(ctx, sess, u)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -544,6 +548,22 @@ func (s *Service) Refresh(ctx context.Context, refresh string, c Client) (*Grant
 	return nil, fmt.Errorf("%w: refresh kept conflicting", ErrConflict)
 }
 
+// readRefresh reads the record of a refresh token hash and, when the store
+// can read them in the same query (RefreshLookup), its session and user;
+// otherwise sess and u are nil. It returns ErrNotFound when no record has
+// the hash.
+func (s *Service) readRefresh(ctx context.Context, hash []byte) (rec *RefreshRecord, sess *Session, u *User, err error) {
+	// The joined read stands in for UserByID too, so only a store that is
+	// the user store as well may answer it.
+	if l, ok := s.sessions.(RefreshLookup); ok {
+		if lu, ok := s.users.(RefreshLookup); ok && lu == l {
+			return l.RefreshSession(ctx, hash)
+		}
+	}
+	rec, err = s.sessions.RefreshRecord(ctx, hash)
+	return rec, nil, nil, err
+}
+
 // liveSession loads a session and its user and checks that both are alive.
 func (s *Service) liveSession(ctx context.Context, id string) (*Session, *User, error) {
 	sess, err := s.sessions.Session(ctx, id)
@@ -553,21 +573,46 @@ func (s *Service) liveSession(ctx context.Context, id string) (*Session, *User, 
 	if err != nil {
 		return nil, nil, err
 	}
-	if sess.Revoked() {
-		return nil, nil, fmt.Errorf("%w: revoked (%s)", ErrSessionEnded, sess.Reason)
-	}
-	if now := s.now(); !now.Before(sess.IdleExpiresAt(s.cfg.IdleTimeout)) {
-		return nil, nil, fmt.Errorf("%w: expired", ErrSessionEnded)
+	if err := s.sessionEnded(sess); err != nil {
+		return nil, nil, err
 	}
 	u, err := s.users.UserByID(ctx, sess.UserID)
 	if err != nil {
 		return nil, nil, err
 	}
-	if u.Disabled {
-		s.endSession(ctx, sess, ReasonUserDisabled)
-		return nil, nil, fmt.Errorf("%w: user disabled", ErrSessionEnded)
+	if err := s.userRefused(ctx, sess, u); err != nil {
+		return nil, nil, err
 	}
 	return sess, u, nil
+}
+
+// checkLive checks that a session and its user, read together, are alive.
+func (s *Service) checkLive(ctx context.Context, sess *Session, u *User) error {
+	if err := s.sessionEnded(sess); err != nil {
+		return err
+	}
+	return s.userRefused(ctx, sess, u)
+}
+
+// sessionEnded reports why sess can no longer be refreshed: it was revoked
+// or has expired. It returns nil for a live session.
+func (s *Service) sessionEnded(sess *Session) error {
+	if sess.Revoked() {
+		return fmt.Errorf("%w: revoked (%s)", ErrSessionEnded, sess.Reason)
+	}
+	if now := s.now(); !now.Before(sess.IdleExpiresAt(s.cfg.IdleTimeout)) {
+		return fmt.Errorf("%w: expired", ErrSessionEnded)
+	}
+	return nil
+}
+
+// userRefused ends sess and reports it when its user is disabled.
+func (s *Service) userRefused(ctx context.Context, sess *Session, u *User) error {
+	if u.Disabled {
+		s.endSession(ctx, sess, ReasonUserDisabled)
+		return fmt.Errorf("%w: user disabled", ErrSessionEnded)
+	}
+	return nil
 }
 
 func (s *Service) successor(raw []byte) []byte {

@@ -52,6 +52,19 @@ type Rotation struct {
 	Now       time.Time
 }
 
+// RefreshLookup is implemented by a store that keeps both sessions and
+// users and can read what a refresh needs in one query instead of three
+// (the record, its session, the session's user): one round trip instead of
+// three to a database server. The Service uses it when the one store is
+// both its SessionStore and its UserStore, and reads the three separately
+// otherwise.
+type RefreshLookup interface {
+	// RefreshSession returns the record of a refresh token hash, its
+	// session and the session's user, as they were at one moment. It
+	// returns ErrNotFound when no record has the hash.
+	RefreshSession(ctx context.Context, hash []byte) (*RefreshRecord, *Session, *User, error)
+}
+
 // Revocation says that a session ended at a moment.
 type Revocation struct {
 	SessionID string

@@ -36,9 +36,10 @@ type DB struct {
 }
 
 var (
-	_ gatehouse.UserStore    = (*DB)(nil)
-	_ gatehouse.SessionStore = (*DB)(nil)
-	_ gatehouse.KeyStore     = (*DB)(nil)
+	_ gatehouse.UserStore     = (*DB)(nil)
+	_ gatehouse.SessionStore  = (*DB)(nil)
+	_ gatehouse.KeyStore      = (*DB)(nil)
+	_ gatehouse.RefreshLookup = (*DB)(nil)
 )
 
 // DefaultTimeout bounds a store call when Options.Timeout is zero.

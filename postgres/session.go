@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse"
@@ -11,14 +12,27 @@ import (
 const sessionColumns = `id, user_id, created_at, last_used_at, expires_at, user_agent, ip,
 	generation, refresh_hash, rotated_at, revoked_at, reason`
 
+// sessionDest is where the columns of sessionColumns scan to.
+func sessionDest(s *gatehouse.Session) []any {
+	return []any{&s.ID, &s.UserID, timeCol{&s.CreatedAt}, timeCol{&s.LastUsedAt}, timeCol{&s.ExpiresAt},
+		&s.UserAgent, &s.IP, &s.Generation, &s.RefreshHash, timeCol{&s.RotatedAt}, timeCol{&s.RevokedAt}, &s.Reason}
+}
+
 func scanSession(row pgx.Row) (*gatehouse.Session, error) {
 	var s gatehouse.Session
-	err := row.Scan(&s.ID, &s.UserID, timeCol{&s.CreatedAt}, timeCol{&s.LastUsedAt}, timeCol{&s.ExpiresAt},
-		&s.UserAgent, &s.IP, &s.Generation, &s.RefreshHash, timeCol{&s.RotatedAt}, timeCol{&s.RevokedAt}, &s.Reason)
-	if err != nil {
+	if err := row.Scan(sessionDest(&s)...); err != nil {
 		return nil, err
 	}
 	return &s, nil
+}
+
+// qualified prefixes each column of a comma-separated list with alias.
+func qualified(alias, columns string) string {
+	cols := strings.Split(columns, ",")
+	for i, c := range cols {
+		cols[i] = alias + "." + strings.TrimSpace(c)
+	}
+	return strings.Join(cols, ", ")
 }
 
 // CreateSession inserts s and the refresh record of its current token in one
@@ -59,6 +73,31 @@ func (db *DB) RefreshRecord(ctx context.Context, hash []byte) (*gatehouse.Refres
 		return nil, wrap("refresh record", err)
 	}
 	return &r, nil
+}
+
+// refreshSessionQuery reads a refresh record with its session and user.
+var refreshSessionQuery = `SELECT r.hash, r.generation, ` + qualified("s", sessionColumns) + `, ` + qualified("u", userColumns) + `
+	FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id JOIN users u ON u.id = s.user_id
+	WHERE r.hash = $1`
+
+// RefreshSession returns the record of a refresh token hash, its session
+// and the session's user, read in one query (one round trip), or
+// gatehouse.ErrNotFound.
+func (db *DB) RefreshSession(ctx context.Context, hash []byte) (*gatehouse.RefreshRecord, *gatehouse.Session, *gatehouse.User, error) {
+	ctx, cancel := db.bound(ctx)
+	defer cancel()
+	var (
+		r gatehouse.RefreshRecord
+		s gatehouse.Session
+		u gatehouse.User
+	)
+	dest := append([]any{&r.Hash, &r.Generation}, sessionDest(&s)...)
+	err := db.pool.QueryRow(ctx, refreshSessionQuery, hash).Scan(append(dest, userDest(&u)...)...)
+	if err != nil {
+		return nil, nil, nil, wrap("refresh session", err)
+	}
+	r.SessionID = s.ID
+	return &r, &s, &u, nil
 }
 
 // RotateRefresh moves the session from generation r.From to r.From+1 and

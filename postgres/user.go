@@ -36,12 +36,15 @@ func (db *DB) user(ctx context.Context, query string, arg any) (*gatehouse.User,
 	ctx, cancel := db.bound(ctx)
 	defer cancel()
 	var u gatehouse.User
-	err := db.pool.QueryRow(ctx, query, arg).Scan(&u.ID, &u.Email, &u.DisplayName, &u.PasswordHash,
-		&u.Disabled, timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt})
-	if err != nil {
+	if err := db.pool.QueryRow(ctx, query, arg).Scan(userDest(&u)...); err != nil {
 		return nil, err
 	}
 	return &u, nil
+}
+
+// userDest is where the columns of userColumns scan to.
+func userDest(u *gatehouse.User) []any {
+	return []any{&u.ID, &u.Email, &u.DisplayName, &u.PasswordHash, &u.Disabled, timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt}}
 }
 
 // UpdateDisplayName sets the display name. It returns gatehouse.ErrNotFound.

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse"
@@ -13,11 +14,15 @@ const sessionColumns = `id, user_id, created_at, last_used_at, expires_at, user_
 
 type scanner interface{ Scan(dest ...any) error }
 
+// sessionDest is where the columns of sessionColumns scan to.
+func sessionDest(s *gatehouse.Session) []any {
+	return []any{&s.ID, &s.UserID, timeCol{&s.CreatedAt}, timeCol{&s.LastUsedAt}, timeCol{&s.ExpiresAt},
+		&s.UserAgent, &s.IP, &s.Generation, &s.RefreshHash, timeCol{&s.RotatedAt}, timeCol{&s.RevokedAt}, &s.Reason}
+}
+
 func scanSession(row scanner) (*gatehouse.Session, error) {
 	var s gatehouse.Session
-	err := row.Scan(&s.ID, &s.UserID, timeCol{&s.CreatedAt}, timeCol{&s.LastUsedAt}, timeCol{&s.ExpiresAt},
-		&s.UserAgent, &s.IP, &s.Generation, &s.RefreshHash, timeCol{&s.RotatedAt}, timeCol{&s.RevokedAt}, &s.Reason)
-	if err != nil {
+	if err := row.Scan(sessionDest(&s)...); err != nil {
 		return nil, err
 	}
 	return &s, nil
@@ -58,6 +63,37 @@ func (db *DB) RefreshRecord(ctx context.Context, hash []byte) (*gatehouse.Refres
 		return nil, wrap("refresh record", err, nil)
 	}
 	return &r, nil
+}
+
+// refreshSessionQuery reads a refresh record with its session and user.
+var refreshSessionQuery = `SELECT r.hash, r.generation, ` + qualified("s", sessionColumns) + `, ` + qualified("u", userColumns) + `
+	FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id JOIN users u ON u.id = s.user_id
+	WHERE r.hash = ?`
+
+// qualified prefixes each column of a comma-separated list with alias.
+func qualified(alias, columns string) string {
+	cols := strings.Split(columns, ",")
+	for i, c := range cols {
+		cols[i] = alias + "." + strings.TrimSpace(c)
+	}
+	return strings.Join(cols, ", ")
+}
+
+// RefreshSession returns the record of a refresh token hash, its session
+// and the session's user, read in one query, or gatehouse.ErrNotFound.
+func (db *DB) RefreshSession(ctx context.Context, hash []byte) (*gatehouse.RefreshRecord, *gatehouse.Session, *gatehouse.User, error) {
+	var (
+		r gatehouse.RefreshRecord
+		s gatehouse.Session
+		u gatehouse.User
+	)
+	dest := append([]any{&r.Hash, &r.Generation}, sessionDest(&s)...)
+	err := db.queryRow(ctx, refreshSessionQuery, hash).Scan(append(dest, userDest(&u)...)...)
+	if err != nil {
+		return nil, nil, nil, wrap("refresh session", err, nil)
+	}
+	r.SessionID = s.ID
+	return &r, &s, &u, nil
 }
 
 // RotateRefresh moves the session from generation r.From to r.From+1 and

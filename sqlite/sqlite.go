@@ -44,9 +44,10 @@ type DB struct {
 }
 
 var (
-	_ gatehouse.UserStore    = (*DB)(nil)
-	_ gatehouse.SessionStore = (*DB)(nil)
-	_ gatehouse.KeyStore     = (*DB)(nil)
+	_ gatehouse.UserStore     = (*DB)(nil)
+	_ gatehouse.SessionStore  = (*DB)(nil)
+	_ gatehouse.KeyStore      = (*DB)(nil)
+	_ gatehouse.RefreshLookup = (*DB)(nil)
 )
 
 // busyTimeout is how long a statement waits for another connection's write

@@ -32,12 +32,15 @@ func (db *DB) UserByEmail(ctx context.Context, email string) (*gatehouse.User, e
 
 func (db *DB) user(ctx context.Context, query string, arg any) (*gatehouse.User, error) {
 	var u gatehouse.User
-	err := db.queryRow(ctx, query, arg).Scan(&u.ID, &u.Email, &u.DisplayName, &u.PasswordHash,
-		&u.Disabled, timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt})
-	if err != nil {
+	if err := db.queryRow(ctx, query, arg).Scan(userDest(&u)...); err != nil {
 		return nil, err
 	}
 	return &u, nil
+}
+
+// userDest is where the columns of userColumns scan to.
+func userDest(u *gatehouse.User) []any {
+	return []any{&u.ID, &u.Email, &u.DisplayName, &u.PasswordHash, &u.Disabled, timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt}}
 }
 
 // UpdateDisplayName sets the display name. It returns gatehouse.ErrNotFound.

@@ -12,7 +12,9 @@
 // The suite checks the contracts the interface comments state: the errors
 // each method returns (matched with errors.Is), that a refresh rotation is a
 // compare-and-swap that exactly one of many concurrent callers wins, what
-// revocation keeps, and that values round-trip. Byte slices must round-trip
+// revocation keeps, that values round-trip, and, for a store that is a
+// gatehouse.RefreshLookup, that its one read agrees with the three it
+// stands for. Byte slices must round-trip
 // exactly. Times must come back in UTC and equal to the millisecond; a store
 // may truncate them (toward the past) to the millisecond or finer, and must
 // do so consistently, so that a bound compares with a stored time as the
@@ -52,6 +54,7 @@ func Run(t *testing.T, open func(t *testing.T) Stores) {
 	}
 	t.Run("Users", func(t *testing.T) { testUsers(t, opener) })
 	t.Run("Sessions", func(t *testing.T) { testSessions(t, opener) })
+	t.Run("RefreshLookup", func(t *testing.T) { testRefreshLookup(t, opener) })
 	t.Run("Keys", func(t *testing.T) { testKeys(t, opener) })
 }
 
