@@ -101,6 +101,10 @@ func newEnv(t *testing.T, opts ...option) *env {
 		RefreshKey:       bytes.Repeat([]byte{9}, 32),
 		Now:              clk.Now,
 		Logger:           slog.New(slog.NewJSONHandler(&lockedWriter{w: logs}, nil)),
+
+		// The policy's default sign-up limit; a test that signs up more
+		// accounts from one address raises it (withRegistrations).
+		RegistrationLimit: gatehouse.Limit{MaxFailures: 20, Window: time.Hour},
 	}
 	hcfg := httpapi.Config{
 		Ready: db.Ping, JWKS: keys.PublicJWKs, HSTSMaxAge: 365 * 24 * time.Hour, Now: clk.Now,

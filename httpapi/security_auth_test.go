@@ -1,14 +1,15 @@
 package httpapi_test
 
 // Groups G and H of SECURITY-CASES.md over HTTP (authentication, throttling,
-// enumeration, logging; password policy), and I-04 and I-09 (hashing
-// capacity, refresh endpoint abuse).
+// enumeration, logging; password policy), and I-04, I-09 and I-10 (hashing
+// capacity, refresh endpoint abuse, registration flooding).
 
 import (
 	"bufio"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"mime"
@@ -604,4 +605,94 @@ func TestI09RefreshGuessing(t *testing.T) {
 		t.Fatalf("revocation set holds %d entries after guessing, want 0", l)
 	}
 	wantStatus(t, postRefresh(e, u.refreshCookie()), http.StatusOK)
+}
+
+// withRegistrations limits sign-ups to n per hour per client address.
+func withRegistrations(n int) option {
+	return func(c *gatehouseConfig, _ *httpapiConfig) {
+		c.RegistrationLimit = gatehouse.Limit{MaxFailures: n, Window: time.Hour}
+	}
+}
+
+// postRegister calls POST /auth/register with extra request headers.
+func postRegister(e *env, email string, header map[string]string) resp {
+	e.t.Helper()
+	return e.do(req{method: "POST", path: "/auth/register", body: credsBody(email, testPassword), header: header})
+}
+
+// wantNoUser fails t if an account with email exists.
+func wantNoUser(t *testing.T, e *env, email string) {
+	t.Helper()
+	if _, err := e.db.UserByEmail(t.Context(), email); !errors.Is(err, gatehouse.ErrNotFound) {
+		t.Fatalf("UserByEmail(%q) = %v after a refused sign-up, want ErrNotFound", email, err)
+	}
+}
+
+// TestI10RegistrationFlood signs up from one source beyond the limit
+// (I-10): the next sign-up is a 429 problem with Retry-After that creates
+// nothing, answers a taken and a fresh email alike (no enumeration through
+// the throttle) and is logged (G-14); the address is the socket's unless a
+// trusted proxy names another (G-05); another client signs up meanwhile,
+// and the address again once the window ends.
+func TestI10RegistrationFlood(t *testing.T) {
+	t.Run("untrusted", func(t *testing.T) {
+		logs := &capturedLog{}
+		e := newEnv(t, withRegistrations(3), captureLogs(logs))
+		for i := range 3 {
+			// Spoofed client-address headers change nothing: the socket
+			// address is the client.
+			wantStatus(t, postRegister(e, fmt.Sprintf("flood%d@example.org", i), spoofedClientHeaders(i)), http.StatusCreated)
+		}
+		fresh := postRegister(e, "flood3@example.org", spoofedClientHeaders(77))
+		wantThrottledResponse(t, fresh, time.Hour)
+		if ct := fresh.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/problem+json") {
+			t.Fatalf("Content-Type %q, want application/problem+json", ct)
+		}
+		wantNoUser(t, e, "flood3@example.org")
+		taken := postRegister(e, "flood0@example.org", spoofedClientHeaders(78))
+		wantThrottledResponse(t, taken, time.Hour)
+		if string(taken.body) != string(fresh.body) || !sameHeader(headersButDate(taken.Header), headersButDate(fresh.Header)) {
+			t.Fatalf("throttled answers differ for a taken and a fresh email: %v %s vs %v %s", taken.Header, taken.body, fresh.Header, fresh.body)
+		}
+		var throttled int
+		for _, ev := range parseLogEvents(t, logs.String()) {
+			if ev["event"] == gatehouse.EventThrottled {
+				if ev["reason"] != "registration" || ev["ip"] != "127.0.0.1" || ev["user_id"] != "" {
+					t.Fatalf("throttled event %v, want reason registration from 127.0.0.1 naming no account", ev)
+				}
+				throttled++
+			}
+		}
+		if throttled != 2 {
+			t.Fatalf("%d throttled events, want 2", throttled)
+		}
+		// Logging in is not a sign-up: the limit does not touch it.
+		_, lr := e.login("flood0@example.org", testPassword)
+		wantStatus(t, lr, http.StatusOK)
+		e.clock.Advance(time.Hour)
+		wantStatus(t, postRegister(e, "flood3@example.org", nil), http.StatusCreated)
+	})
+	t.Run("trusted proxy", func(t *testing.T) {
+		e := newEnv(t, withRegistrations(3), func(_ *gatehouseConfig, h *httpapiConfig) {
+			h.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
+		})
+		xff := func(v string) map[string]string { return map[string]string{"X-Forwarded-For": v} }
+		for i := range 3 {
+			wantStatus(t, postRegister(e, fmt.Sprintf("proxied%d@example.org", i), xff("203.0.113.7")), http.StatusCreated)
+		}
+		wantThrottledResponse(t, postRegister(e, "proxied3@example.org", xff("203.0.113.7")), time.Hour)
+		// The proxy appends the address it saw; what the client wrote to
+		// the left of it is not believed.
+		wantThrottledResponse(t, postRegister(e, "proxied4@example.org", xff("198.51.100.1, 203.0.113.7")), time.Hour)
+		wantNoUser(t, e, "proxied3@example.org")
+		wantNoUser(t, e, "proxied4@example.org")
+		// Another client behind the same proxy is not affected.
+		wantStatus(t, postRegister(e, "neighbour@example.org", xff("203.0.113.8")), http.StatusCreated)
+		// An IPv6 client counts by its /64.
+		for i, a := range []string{"2001:db8:5:6::1", "2001:db8:5:6::2", "2001:db8:5:6:ffff::3"} {
+			wantStatus(t, postRegister(e, fmt.Sprintf("six%d@example.org", i), xff(a)), http.StatusCreated)
+		}
+		wantThrottledResponse(t, postRegister(e, "six3@example.org", xff("2001:db8:5:6::4")), time.Hour)
+		wantStatus(t, postRegister(e, "six4@example.org", xff("2001:db8:5:7::1")), http.StatusCreated)
+	})
 }

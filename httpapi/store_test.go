@@ -71,6 +71,8 @@ func newStoreEnv(tb testing.TB, opts ...func(*gatehouse.Config)) *storeEnv {
 		RefreshKey:       bytes.Repeat([]byte{9}, 32),
 		Now:              clk,
 		Logger:           slog.New(slog.NewTextHandler(io.Discard, nil)),
+
+		RegistrationLimit: gatehouse.Limit{MaxFailures: 20, Window: time.Hour}, // the policy's default
 	}
 	for _, o := range opts {
 		o(&cfg)
