@@ -78,7 +78,7 @@ func runTests(m *testing.M) int {
 
 // needDB skips t when PostgreSQL is not reachable, or fails it when CI is
 // set: there the tests must run.
-func needDB(t *testing.T) {
+func needDB(t testing.TB) {
 	t.Helper()
 	if testDB.skip == "" {
 		return
@@ -136,7 +136,7 @@ func parseURL(s string) (*url.URL, bool) {
 
 // freshSchema creates an empty schema in the test database and returns a
 // connection string whose tables live in it.
-func freshSchema(t *testing.T) string {
+func freshSchema(t testing.TB) string {
 	t.Helper()
 	needDB(t)
 	name := fmt.Sprintf("t%d_%s", testDB.schema.Add(1), randomHex(3))
@@ -147,7 +147,7 @@ func freshSchema(t *testing.T) string {
 }
 
 // openTest opens a store in a fresh schema, closed when the test ends.
-func openTest(t *testing.T, opts Options) (*DB, string) {
+func openTest(t testing.TB, opts Options) (*DB, string) {
 	t.Helper()
 	url := freshSchema(t)
 	if opts.MaxConns == 0 {
@@ -337,6 +337,73 @@ func TestPoolSize(t *testing.T) {
 	if got := DefaultMaxConns(); got < 16 {
 		t.Errorf("DefaultMaxConns() = %d, want at least 16", got)
 	}
+}
+
+// BenchmarkRefreshRead compares what a refresh reads before it rotates:
+// the record, the session and the user in one query (RefreshSession, one
+// round trip), and in the three reads it stands for.
+func BenchmarkRefreshRead(b *testing.B) {
+	db, _ := openTest(b, Options{})
+	now := time.Now()
+	u := &gatehouse.User{ID: "u-1", Email: "u1@example.org", PasswordHash: "h", CreatedAt: now, UpdatedAt: now}
+	if err := db.CreateUser(b.Context(), u); err != nil {
+		b.Fatal(err)
+	}
+	sess := &gatehouse.Session{ID: "s-1", UserID: u.ID, CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(time.Hour), RefreshHash: []byte("0123456789abcdef0123456789abcdef")}
+	if err := db.CreateSession(b.Context(), sess); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("joined", func(b *testing.B) {
+		for b.Loop() {
+			if _, _, _, err := db.RefreshSession(b.Context(), sess.RefreshHash); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("separate", func(b *testing.B) {
+		for b.Loop() {
+			rec, err := db.RefreshRecord(b.Context(), sess.RefreshHash)
+			if err != nil {
+				b.Fatal(err)
+			}
+			s, err := db.Session(b.Context(), rec.SessionID)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := db.UserByID(b.Context(), s.UserID); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkRotateRefreshParallel measures rotations of distinct sessions
+// from concurrent goroutines, each a commit that waits for its WAL flush.
+func BenchmarkRotateRefreshParallel(b *testing.B) {
+	db, _ := openTest(b, Options{MaxConns: DefaultMaxConns()})
+	now := time.Now()
+	var next atomic.Int64
+	b.SetParallelism(8) // goroutines per CPU: many commits in flight, as under load
+	b.RunParallel(func(pb *testing.PB) {
+		id := fmt.Sprintf("s-%d", next.Add(1))
+		u := &gatehouse.User{ID: "u-" + id, Email: id + "@example.org", PasswordHash: "h", CreatedAt: now, UpdatedAt: now}
+		if err := db.CreateUser(b.Context(), u); err != nil {
+			b.Error(err)
+			return
+		}
+		s := &gatehouse.Session{ID: id, UserID: u.ID, CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(time.Hour), RefreshHash: []byte(id + "/0")}
+		if err := db.CreateSession(b.Context(), s); err != nil {
+			b.Error(err)
+			return
+		}
+		for gen := 0; pb.Next(); gen++ {
+			r := gatehouse.Rotation{SessionID: id, From: gen, NewHash: fmt.Appendf(nil, "%s/%d", id, gen+1), Now: time.Now()}
+			if err := db.RotateRefresh(b.Context(), r); err != nil {
+				b.Errorf("RotateRefresh: %v", err)
+				return
+			}
+		}
+	})
 }
 
 func TestOpenBadURL(t *testing.T) {

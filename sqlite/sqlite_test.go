@@ -356,6 +356,36 @@ func BenchmarkRotateRefreshParallel(b *testing.B) {
 	})
 }
 
+// BenchmarkRefreshRead compares what a refresh reads before it rotates:
+// the record, the session and the user in one query (RefreshSession), and
+// in the three reads it stands for.
+func BenchmarkRefreshRead(b *testing.B) {
+	db := openTest(b)
+	sess := seed(b, db, "s")
+	b.Run("joined", func(b *testing.B) {
+		for b.Loop() {
+			if _, _, _, err := db.RefreshSession(b.Context(), sess.RefreshHash); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("separate", func(b *testing.B) {
+		for b.Loop() {
+			rec, err := db.RefreshRecord(b.Context(), sess.RefreshHash)
+			if err != nil {
+				b.Fatal(err)
+			}
+			s, err := db.Session(b.Context(), rec.SessionID)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := db.UserByID(b.Context(), s.UserID); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
 func TestAuditStore(t *testing.T) {
 	storetest.RunAudit(t, func(t *testing.T) gatehouse.AuditStore { return openTest(t) })
 }
