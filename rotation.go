@@ -221,7 +221,7 @@ func (k *Keyring) Import(ctx context.Context, alg string, data []byte, activate 
 	if alg != k.algorithm {
 		return nil, fmt.Errorf("gatehouse: import: the policy signs with %s, not %s (change tokens.algorithm first)", k.algorithm, alg)
 	}
-	key, err := token.ParsePrivate(alg, data, token.NewID())
+	key, err := token.ParsePrivate(alg, data, token.NewKeyID())
 	if err != nil {
 		return nil, fmt.Errorf("gatehouse: import: %w", err)
 	}

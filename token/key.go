@@ -48,7 +48,7 @@ type Key struct {
 // GenerateKey returns a new key for alg with a random kid: Ed25519, P-256,
 // 3072-bit RSA, or a 32-byte HS256 secret, all from crypto/rand.
 func GenerateKey(alg string) (*Key, error) {
-	k := &Key{ID: NewID(), Algorithm: alg}
+	k := &Key{ID: NewKeyID(), Algorithm: alg}
 	switch alg {
 	case EdDSA:
 		pub, priv, err := ed25519.GenerateKey(rand.Reader)

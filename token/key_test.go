@@ -291,3 +291,17 @@ func TestJWK(t *testing.T) {
 		}
 	})
 }
+
+// A kid that starts with "-" reads as a flag on a command line (gatehouse
+// keys retire KID); one random id in 64 did.
+func TestKeyIDNeverLooksLikeAFlag(t *testing.T) {
+	for range 2000 {
+		if id := token.NewKeyID(); id[0] == '-' || len(id) != 22 {
+			t.Fatalf("key id %q", id)
+		}
+	}
+	k, err := token.GenerateKey(token.HS256)
+	if err != nil || k.ID[0] == '-' {
+		t.Fatalf("GenerateKey: kid %q, %v", k.ID, err)
+	}
+}

@@ -65,3 +65,14 @@ func NewID() string {
 	_, _ = rand.Read(b[:])
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
+
+// NewKeyID is NewID for key ids: it never starts with "-", so that a kid
+// pasted after a command (gatehouse keys retire KID) is never read as a
+// flag. One id in 64 is drawn again, which leaves 127.9 bits.
+func NewKeyID() string {
+	for {
+		if id := NewID(); id[0] != '-' {
+			return id
+		}
+	}
+}
