@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net/netip"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -115,7 +116,10 @@ type Service struct {
 	verifier *token.Cache
 	revoked  *Revocations
 	alive    *aliveCache
-	cfg      Config
+	// lookup is the store's joined refresh read, when one store is both
+	// the session and the user store (see readRefresh); nil otherwise.
+	lookup RefreshLookup
+	cfg    Config
 	// alarmUntil is when the credential-stuffing alarm ends, in Unix
 	// nanoseconds (stuffing.go).
 	alarmUntil atomic.Int64
@@ -156,6 +160,9 @@ func NewService(cfg Config) (*Service, error) {
 		limiter: cfg.Limiter, events: cfg.Events, broker: cfg.Broker, cfg: cfg, now: cfg.Now, log: cfg.Logger,
 		revoked: NewRevocations(cfg.AccessTTL + cfg.Leeway),
 		alive:   newAliveCache(100_000),
+	}
+	if l, ok := cfg.Sessions.(RefreshLookup); ok && sameStore(cfg.Sessions, cfg.Users) {
+		s.lookup = l
 	}
 	s.verifier = token.NewCache(&token.Verifier{
 		Keys: cfg.Keys, Issuer: cfg.Issuer, Audience: cfg.Audience,
@@ -554,14 +561,20 @@ func (s *Service) Refresh(ctx context.Context, refresh string, c Client) (*Grant
 // the hash.
 func (s *Service) readRefresh(ctx context.Context, hash []byte) (rec *RefreshRecord, sess *Session, u *User, err error) {
 	// The joined read stands in for UserByID too, so only a store that is
-	// the user store as well may answer it.
-	if l, ok := s.sessions.(RefreshLookup); ok {
-		if lu, ok := s.users.(RefreshLookup); ok && lu == l {
-			return l.RefreshSession(ctx, hash)
-		}
+	// the user store as well may answer it (NewService decides).
+	if s.lookup != nil {
+		return s.lookup.RefreshSession(ctx, hash)
 	}
 	rec, err = s.sessions.RefreshRecord(ctx, hash)
 	return rec, nil, nil, err
+}
+
+// sameStore reports whether a and b are the same store: the same pointer.
+// Other kinds are never the same, without the panic == causes on two
+// interfaces that hold one uncomparable type.
+func sameStore(a, b any) bool {
+	t := reflect.TypeOf(a)
+	return t != nil && t.Kind() == reflect.Pointer && t == reflect.TypeOf(b) && a == b
 }
 
 // liveSession loads a session and its user and checks that both are alive.

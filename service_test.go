@@ -823,3 +823,41 @@ func TestRevocations(t *testing.T) {
 		t.Fatalf("Len after concurrent adds of one id = %d, want 1", r.Len())
 	}
 }
+
+// TestServiceRefreshReadsStoreState: a refresh honours what the store says
+// now, through the store's joined read (one store for users and sessions)
+// and through the three separate reads (another user store): a user
+// disabled in the store directly, without its sessions being revoked, is
+// refused; and the session a refresh returns is the one the store holds.
+func TestServiceRefreshReadsStoreState(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		opt  func(*gatehouse.Config)
+	}{
+		{"joined read", func(*gatehouse.Config) {}},
+		{"separate reads", func(c *gatehouse.Config) { c.Users = &usersOnly{c.Users} }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, tt.opt)
+			u, g := f.register(t, "quinn@example.org")
+			g2 := f.refresh(t, g.RefreshToken)
+			stored, err := f.db.Session(t.Context(), g2.Session.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if stored.Generation != g2.Session.Generation || !stored.RotatedAt.Equal(g2.Session.RotatedAt) ||
+				!stored.LastUsedAt.Equal(g2.Session.LastUsedAt) || string(stored.RefreshHash) != string(g2.Session.RefreshHash) {
+				t.Fatalf("refresh returned session %+v, the store holds %+v", g2.Session, stored)
+			}
+			if err := f.db.SetUserDisabled(t.Context(), u.ID, true, f.clock.Now()); err != nil {
+				t.Fatal(err)
+			}
+			_, err = f.svc.Refresh(t.Context(), g2.RefreshToken, client)
+			wantErr(t, "refresh of a user disabled in the store", err, gatehouse.ErrSessionEnded)
+		})
+	}
+}
+
+// usersOnly is a UserStore that is not also the session store, so the
+// Service reads a refresh's record, session and user separately.
+type usersOnly struct{ gatehouse.UserStore }
