@@ -144,15 +144,8 @@ say "target 3: registering $USERS users, timing argon2id, wrk logins..."
 hash_ms=$("$lg" argon2 -n 20 | awk '{ print $2 }')
 cores=$(nproc)
 limit=$(awk -v c="$cores" -v ms="$hash_ms" 'BEGIN { printf "%.1f", c * 1000 / ms }')
-par0=$("$lg" argon2 -n 10 -parallel "$cores" | awk '{ print $2 }')
 USERS="$USERS" wrk -t1 -c"$CONNS" -d"$DUR" -s bench/login.lua "$url" >"$work/wrk-login.txt"
 login_rps=$(wrk_rps "$work/wrk-login.txt")
-# The same machine hashing on every core at once, right before and right
-# after the logins (its speed drifts by a quarter within minutes): what it
-# can really do when every core hashes, which is less than cores times the
-# single rate where cores share execution units or memory bandwidth.
-par1=$("$lg" argon2 -n 10 -parallel "$cores" | awk '{ print $2 }')
-par_rate=$(awk -v a="$par0" -v b="$par1" 'BEGIN { printf "%.1f", (a + b) / 2 }')
 login_bad=$(wrk_bad "$work/wrk-login.txt")
 
 # --- 5b: RSS under 1,000 concurrent logins --------------------------------
@@ -242,7 +235,6 @@ echo "           Gatehouse /healthz with the cookie (middleware, no authenticati
 echo "  target 2 VerifyMiss/EdDSA allocs/op: $miss_allocs (go test -bench, median of 3 runs of 1s); the same ratio interleaved (BenchmarkVerifyMissRatio): $interleaved"
 echo "  target 2 in instructions (callgrind, 500 tokens): $instr"
 echo "  target 3 login non-2xx responses: $login_bad; argon2id $hash_ms ms per hash (m=19456 KiB, t=2, p=1)"
-echo "           with $cores hashes at once the machine did $par0 hashes/s before the logins and $par1 after ($(ratio "$par_rate" "$limit")x the limit above); logins/s against their mean: $(ratio "$login_rps" "$par_rate")x"
 echo "  target 4 SQLite: $sq"
 echo "  target 4 PostgreSQL: $pg_note"
 echo "  target 5 flood: $flood"
