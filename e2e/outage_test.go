@@ -3,17 +3,16 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"net/url"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/testenv"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -25,9 +24,9 @@ import (
 func TestOutages(t *testing.T) {
 	needServices(t)
 	rs := startRedisServer(t)
-	pg := startProxy(t, postgresAddr(t))
+	pg := testenv.StartProxy(t, postgresAddr(t))
 	d := newDeployment(t, rs.url())
-	viaProxy := withHost(t, d.databaseURL, pg.addr)
+	viaProxy := withHost(t, d.databaseURL, pg.Addr())
 	a := d.start(t, "A", viaProxy)
 	b := d.start(t, "B", viaProxy)
 
@@ -62,7 +61,7 @@ func TestOutages(t *testing.T) {
 	})
 
 	t.Run("PostgreSQL", func(t *testing.T) {
-		pg.stop()
+		pg.Stop()
 		for _, in := range []*instance{a, b} {
 			start := time.Now()
 			r := call(t, nil, "GET", in.url+"/readyz", "")
@@ -78,7 +77,7 @@ func TestOutages(t *testing.T) {
 		r = call(t, nil, "POST", b.url+"/auth/login", credentials("erin@example.org", password))
 		wantUnavailable(t, "log in while PostgreSQL is down", r, time.Since(start))
 
-		pg.start(t)
+		pg.Start(t)
 		for _, in := range []*instance{a, b} {
 			waitStatus(t, in, nil, "/readyz", 200, 5*time.Second)
 		}
@@ -205,87 +204,4 @@ func (s *redisServer) stop() {
 	s.cmd.Process.Kill()
 	s.cmd.Wait()
 	s.cmd = nil
-}
-
-// proxy forwards TCP connections to a target and can be stopped, cutting
-// every connection as a broken network would, and started again on the
-// same address.
-type proxy struct {
-	target string
-	addr   string
-
-	mu    sync.Mutex
-	ln    net.Listener
-	conns map[net.Conn]struct{}
-	wg    sync.WaitGroup
-}
-
-func startProxy(t *testing.T, target string) *proxy {
-	t.Helper()
-	p := &proxy{target: target, addr: "127.0.0.1:0", conns: map[net.Conn]struct{}{}}
-	p.start(t)
-	t.Cleanup(p.stop)
-	return p
-}
-
-func (p *proxy) start(t *testing.T) {
-	t.Helper()
-	ln, err := net.Listen("tcp", p.addr)
-	if err != nil {
-		t.Fatalf("proxy listen: %v", err)
-	}
-	p.mu.Lock()
-	p.ln, p.addr = ln, ln.Addr().String()
-	p.mu.Unlock()
-	p.wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			p.wg.Go(func() { p.forward(c) })
-		}
-	})
-}
-
-func (p *proxy) forward(c net.Conn) {
-	up, err := net.Dial("tcp", p.target)
-	if err != nil {
-		c.Close()
-		return
-	}
-	p.mu.Lock()
-	if p.ln == nil {
-		p.mu.Unlock()
-		c.Close()
-		up.Close()
-		return
-	}
-	p.conns[c], p.conns[up] = struct{}{}, struct{}{}
-	p.mu.Unlock()
-	done := make(chan struct{}, 2)
-	go func() { io.Copy(up, c); done <- struct{}{} }()
-	go func() { io.Copy(c, up); done <- struct{}{} }()
-	<-done
-	c.Close()
-	up.Close()
-	<-done
-	p.mu.Lock()
-	delete(p.conns, c)
-	delete(p.conns, up)
-	p.mu.Unlock()
-}
-
-// stop closes the listener and every connection through the proxy.
-func (p *proxy) stop() {
-	p.mu.Lock()
-	if p.ln != nil {
-		p.ln.Close()
-		p.ln = nil
-	}
-	for c := range p.conns {
-		c.Close()
-	}
-	p.mu.Unlock()
-	p.wg.Wait()
 }

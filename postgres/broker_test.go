@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/testenv"
 )
 
 // listen runs b.Listen in the background, sending what it hears on the
@@ -104,8 +105,8 @@ func TestBroker(t *testing.T) {
 // back hears revocations again.
 func TestBrokerOutage(t *testing.T) {
 	pub, url := openTest(t, Options{})
-	p := startProxy(t, hostOf(t, url))
-	sub, err := Open(t.Context(), withHost(t, url, p.addr), Options{Timeout: time.Second})
+	p := testenv.StartProxy(t, hostOf(t, url))
+	sub, err := Open(t.Context(), withHost(t, url, p.Addr()), Options{Timeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +114,7 @@ func TestBrokerOutage(t *testing.T) {
 	got, done := listen(t, t.Context(), sub.Broker())
 	publishUntilHeard(t, pub.Broker(), gatehouse.Revocation{SessionID: "before", RevokedAt: time.Now().UTC().Truncate(time.Microsecond)}, got)
 
-	p.stop()
+	p.Stop()
 	select {
 	case err := <-done:
 		if !errors.Is(err, gatehouse.ErrUnavailable) {
@@ -126,7 +127,7 @@ func TestBrokerOutage(t *testing.T) {
 	err = sub.Broker().Listen(t.Context(), func(gatehouse.Revocation) {})
 	wantUnavailable(t, "Listen during the outage", err, time.Since(start), 2*time.Second)
 
-	p.start(t)
+	p.Start(t)
 	got, _ = listen(t, t.Context(), sub.Broker())
 	publishUntilHeard(t, pub.Broker(), gatehouse.Revocation{SessionID: "after", RevokedAt: time.Now().UTC().Truncate(time.Microsecond)}, got)
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/testenv"
 	"github.com/gatehouse/gatehouse/storetest"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -471,8 +472,8 @@ func TestOpenUnreachable(t *testing.T) {
 // back, the same store works again.
 func TestOutageAndRecovery(t *testing.T) {
 	url := freshSchema(t)
-	p := startProxy(t, hostOf(t, url))
-	db, err := Open(t.Context(), withHost(t, url, p.addr), Options{Timeout: time.Second, MaxConns: 4})
+	p := testenv.StartProxy(t, hostOf(t, url))
+	db, err := Open(t.Context(), withHost(t, url, p.Addr()), Options{Timeout: time.Second, MaxConns: 4})
 	if err != nil {
 		t.Fatalf("Open through the proxy: %v", err)
 	}
@@ -482,7 +483,7 @@ func TestOutageAndRecovery(t *testing.T) {
 		t.Fatalf("CreateUser: %v", err)
 	}
 
-	p.stop()
+	p.Stop()
 	for i := range 3 {
 		start := time.Now()
 		_, err := db.UserByID(t.Context(), "u")
@@ -492,7 +493,7 @@ func TestOutageAndRecovery(t *testing.T) {
 	err = db.Ping(t.Context())
 	wantUnavailable(t, "Ping during the outage", err, time.Since(start), 2*time.Second)
 
-	p.start(t)
+	p.Start(t)
 	eventually(t, 3*time.Second, "UserByID after the outage", func() error {
 		_, err := db.UserByID(t.Context(), "u")
 		return err

@@ -1,4 +1,7 @@
-package postgres
+// Package testenv holds test harness code shared by the tests of several
+// packages. It is imported only from _test.go files and uses only the
+// standard library.
+package testenv
 
 import (
 	"io"
@@ -7,31 +10,41 @@ import (
 	"testing"
 )
 
-// proxy forwards TCP connections to a target and can be stopped, cutting
+// Proxy forwards TCP connections to a target and can be stopped, cutting
 // every connection as a crashed server or a broken network would, and
 // started again on the same address.
-type proxy struct {
+type Proxy struct {
 	target string
-	addr   string
 
 	mu    sync.Mutex
+	addr  string
 	ln    net.Listener
 	conns map[net.Conn]struct{}
 	wg    sync.WaitGroup
 }
 
-func startProxy(t *testing.T, target string) *proxy {
+// StartProxy starts a Proxy to target on a free port of 127.0.0.1,
+// stopped when the test ends.
+func StartProxy(t testing.TB, target string) *Proxy {
 	t.Helper()
-	p := &proxy{target: target, addr: "127.0.0.1:0", conns: map[net.Conn]struct{}{}}
-	p.start(t)
-	t.Cleanup(p.stop)
+	p := &Proxy{target: target, addr: "127.0.0.1:0", conns: map[net.Conn]struct{}{}}
+	p.Start(t)
+	t.Cleanup(p.Stop)
 	return p
 }
 
-// start listens on the proxy's address (the first time, a free port).
-func (p *proxy) start(t *testing.T) {
+// Addr returns the host:port the proxy listens on.
+func (p *Proxy) Addr() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.addr
+}
+
+// Start listens on the proxy's address again after Stop (the first time,
+// StartProxy picks a free port).
+func (p *Proxy) Start(t testing.TB) {
 	t.Helper()
-	ln, err := net.Listen("tcp", p.addr)
+	ln, err := net.Listen("tcp", p.Addr())
 	if err != nil {
 		t.Fatalf("proxy listen: %v", err)
 	}
@@ -49,7 +62,7 @@ func (p *proxy) start(t *testing.T) {
 	})
 }
 
-func (p *proxy) forward(c net.Conn) {
+func (p *Proxy) forward(c net.Conn) {
 	up, err := net.Dial("tcp", p.target)
 	if err != nil {
 		c.Close()
@@ -73,7 +86,7 @@ func (p *proxy) forward(c net.Conn) {
 
 // track registers a forwarded pair, or closes it when the proxy stopped
 // meanwhile.
-func (p *proxy) track(c, up net.Conn) bool {
+func (p *Proxy) track(c, up net.Conn) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.ln == nil {
@@ -85,8 +98,9 @@ func (p *proxy) track(c, up net.Conn) bool {
 	return true
 }
 
-// stop closes the listener and every connection through the proxy.
-func (p *proxy) stop() {
+// Stop closes the listener and every connection through the proxy, and
+// waits for the forwarding goroutines to end.
+func (p *Proxy) Stop() {
 	p.mu.Lock()
 	if p.ln != nil {
 		p.ln.Close()
