@@ -1,19 +1,13 @@
 package e2e
 
 import (
-	"context"
-	"fmt"
 	"net"
 	"net/url"
-	"os"
-	"os/exec"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/testenv"
-	"github.com/redis/go-redis/v9"
 )
 
 // TestOutages takes Redis and then PostgreSQL away from two running
@@ -23,9 +17,9 @@ import (
 // works again without a restart, the revocation broadcast included.
 func TestOutages(t *testing.T) {
 	needServices(t)
-	rs := startRedisServer(t)
+	rs := testenv.StartRedis(t)
 	pg := testenv.StartProxy(t, postgresAddr(t))
-	d := newDeployment(t, rs.url())
+	d := newDeployment(t, rs.URL())
 	viaProxy := withHost(t, d.databaseURL, pg.Addr())
 	a := d.start(t, "A", viaProxy)
 	b := d.start(t, "B", viaProxy)
@@ -35,7 +29,7 @@ func TestOutages(t *testing.T) {
 	want(t, "protected on B", call(t, j, "GET", b.url+"/api/protected", ""), 200)
 
 	t.Run("Redis", func(t *testing.T) {
-		rs.stop()
+		rs.Stop()
 		start := time.Now()
 		r := call(t, nil, "POST", a.url+"/auth/login", credentials("erin@example.org", password))
 		wantUnavailable(t, "log in while Redis is down", r, time.Since(start))
@@ -49,7 +43,7 @@ func TestOutages(t *testing.T) {
 			want(t, "protected on "+in.name+" while Redis is down", call(t, j.clone(), "GET", in.url+"/api/protected", ""), 200)
 		}
 
-		rs.start()
+		rs.Start()
 		for _, in := range []*instance{a, b} {
 			waitStatus(t, in, nil, "/readyz", 200, 5*time.Second)
 		}
@@ -147,61 +141,4 @@ func withHost(t *testing.T, base, addr string) string {
 	}
 	u.Host = addr
 	return u.String()
-}
-
-// redisServer is a redis-server of the test's own, which it can kill and
-// start again on the same port.
-type redisServer struct {
-	t    *testing.T
-	port int
-	cmd  *exec.Cmd
-}
-
-func startRedisServer(t *testing.T) *redisServer {
-	t.Helper()
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("CI is set but redis-server is not installed: %v", err)
-		}
-		t.Skip("skipping: redis-server is not installed")
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &redisServer{t: t, port: ln.Addr().(*net.TCPAddr).Port}
-	ln.Close()
-	s.start()
-	t.Cleanup(s.stop)
-	return s
-}
-
-func (s *redisServer) url() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", s.port) }
-
-func (s *redisServer) start() {
-	s.t.Helper()
-	s.cmd = exec.Command("redis-server", "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no")
-	if err := s.cmd.Start(); err != nil {
-		s.t.Fatalf("start redis-server: %v", err)
-	}
-	rdb := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", s.port), MaxRetries: -1, DisableIdentity: true})
-	defer rdb.Close()
-	deadline := time.Now().Add(5 * time.Second)
-	for rdb.Ping(context.Background()).Err() != nil {
-		if time.Now().After(deadline) {
-			s.t.Fatal("redis-server did not answer within 5s")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// stop kills redis-server, as a crash would.
-func (s *redisServer) stop() {
-	if s.cmd == nil {
-		return
-	}
-	s.cmd.Process.Kill()
-	s.cmd.Wait()
-	s.cmd = nil
 }

@@ -8,12 +8,11 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
-	"strconv"
 	"testing"
 	"time"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/testenv"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -121,62 +120,6 @@ func TestOpen(t *testing.T) {
 	wantUnavailable(t, "Open of a closed port", err, time.Since(start), 2*time.Second)
 }
 
-// server is a redis-server of the test's own, which it can stop and
-// start again on the same port.
-type server struct {
-	t    *testing.T
-	port int
-	cmd  *exec.Cmd
-}
-
-// startServer starts a redis-server on a free port, stopped when the test ends.
-func startServer(t *testing.T) *server {
-	t.Helper()
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("CI is set but redis-server is not installed: %v", err)
-		}
-		t.Skip("skipping: redis-server is not installed")
-	}
-	_, port, _ := net.SplitHostPort(freeAddr(t))
-	s := &server{t: t}
-	s.port, _ = strconv.Atoi(port)
-	s.start()
-	t.Cleanup(s.stop)
-	return s
-}
-
-func (s *server) url() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", s.port) }
-
-// start runs redis-server and waits until it answers.
-func (s *server) start() {
-	s.t.Helper()
-	s.cmd = exec.Command("redis-server", "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no")
-	if err := s.cmd.Start(); err != nil {
-		s.t.Fatalf("start redis-server: %v", err)
-	}
-	rdb := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", s.port), MaxRetries: -1, DisableIdentity: true})
-	defer rdb.Close()
-	deadline := time.Now().Add(5 * time.Second)
-	for rdb.Ping(context.Background()).Err() != nil {
-		if time.Now().After(deadline) {
-			s.t.Fatal("redis-server did not answer within 5s")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// stop kills redis-server, as a crash would, and waits for it to exit.
-func (s *server) stop() {
-	if s.cmd == nil {
-		return
-	}
-	s.cmd.Process.Kill()
-	s.cmd.Wait()
-	s.cmd = nil
-}
-
 func freeAddr(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -207,8 +150,8 @@ func eventually(t *testing.T, limit time.Duration, what string, f func() error) 
 // fail fast with ErrUnavailable, and both work again, without reopening,
 // once Redis is back.
 func TestOutage(t *testing.T) {
-	srv := startServer(t)
-	c, err := Open(t.Context(), srv.url(), Options{Prefix: testPrefix()})
+	srv := testenv.StartRedis(t)
+	c, err := Open(t.Context(), srv.URL(), Options{Prefix: testPrefix()})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -220,7 +163,7 @@ func TestOutage(t *testing.T) {
 	got, done := listen(t, t.Context(), b)
 	publishUntilHeard(t, b, revocation("before"), got)
 
-	srv.stop()
+	srv.Stop()
 	select {
 	case err := <-done:
 		if !errors.Is(err, gatehouse.ErrUnavailable) {
@@ -247,7 +190,7 @@ func TestOutage(t *testing.T) {
 	err = b.Listen(t.Context(), func(gatehouse.Revocation) {})
 	wantUnavailable(t, "Listen during the outage", err, time.Since(start), 1500*time.Millisecond)
 
-	srv.start()
+	srv.Start()
 	eventually(t, 3*time.Second, "Hit after Redis is back", func() error {
 		_, _, err := lim.Hit(t.Context(), "k", 5, time.Minute)
 		return err

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/testenv"
 	"github.com/gatehouse/gatehouse/password"
 	"github.com/gatehouse/gatehouse/sqlite"
 	"github.com/gatehouse/gatehouse/token"
@@ -73,14 +74,14 @@ func waitRevoked(t *testing.T, svc *gatehouse.Service, pub *Broker, r gatehouse.
 // reconnects by itself, so revocations published after the restart reach
 // it. The store poll is an hour apart here, so only the broker can deliver.
 func TestServiceAcrossOutage(t *testing.T) {
-	srv := startServer(t)
+	srv := testenv.StartRedis(t)
 	prefix := testPrefix()
-	c, err := Open(t.Context(), srv.url(), Options{Prefix: prefix})
+	c, err := Open(t.Context(), srv.URL(), Options{Prefix: prefix})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	pubc, err := Open(t.Context(), srv.url(), Options{Prefix: prefix})
+	pubc, err := Open(t.Context(), srv.URL(), Options{Prefix: prefix})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,12 +94,12 @@ func TestServiceAcrossOutage(t *testing.T) {
 	go svc.Run(ctx, time.Hour)
 	waitRevoked(t, svc, pub, revocation("before"), 3*time.Second)
 
-	srv.stop()
+	srv.Stop()
 	start := time.Now()
 	_, _, err = svc.Login(t.Context(), "alice@example.org", "a wrong password", gatehouse.Client{IP: "192.0.2.1"})
 	wantUnavailable(t, "Login while Redis is down", err, time.Since(start), 3*time.Second)
 
-	srv.start()
+	srv.Start()
 	waitRevoked(t, svc, pub, revocation("after"), 5*time.Second)
 	if _, _, err := svc.Login(t.Context(), "alice@example.org", "a wrong password", gatehouse.Client{IP: "192.0.2.1"}); err != gatehouse.ErrInvalidCredentials {
 		t.Errorf("Login with Redis back: got %v, want ErrInvalidCredentials", err)
