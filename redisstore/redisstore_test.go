@@ -13,6 +13,7 @@ import (
 
 	"github.com/gatehouse/gatehouse"
 	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/storetest"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -160,8 +161,8 @@ func TestOutage(t *testing.T) {
 	if ok, _, err := lim.Hit(t.Context(), "k", 5, time.Minute); !ok || err != nil {
 		t.Fatalf("Hit before the outage = %v, %v", ok, err)
 	}
-	got, done := listen(t, t.Context(), b)
-	publishUntilHeard(t, b, revocation("before"), got)
+	got, done := storetest.Listen(t, t.Context(), b)
+	storetest.PublishUntilHeard(t, b, revocation("before"), got)
 
 	srv.Stop()
 	select {
@@ -198,6 +199,6 @@ func TestOutage(t *testing.T) {
 	if err := c.Ping(t.Context()); err != nil {
 		t.Errorf("Ping after Redis is back: %v", err)
 	}
-	got, _ = listen(t, t.Context(), b)
-	publishUntilHeard(t, b, revocation("after"), got)
+	got, _ = storetest.Listen(t, t.Context(), b)
+	storetest.PublishUntilHeard(t, b, revocation("after"), got)
 }
