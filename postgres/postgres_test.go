@@ -192,12 +192,12 @@ func TestMigrations(t *testing.T) {
 	if err != nil {
 		t.Fatalf("loadMigrations: %v", err)
 	}
-	if ms[0].version != 1 {
-		t.Fatalf("embedded migrations start at version %d, want 1", ms[0].version)
+	if ms[0].Version != 1 {
+		t.Fatalf("embedded migrations start at version %d, want 1", ms[0].Version)
 	}
 	for i := 1; i < len(ms); i++ {
-		if ms[i].version != ms[i-1].version+1 {
-			t.Errorf("migration %s follows %s: versions must be consecutive", ms[i].name, ms[i-1].name)
+		if ms[i].Version != ms[i-1].Version+1 {
+			t.Errorf("migration %s follows %s: versions must be consecutive", ms[i].Name, ms[i-1].Name)
 		}
 	}
 

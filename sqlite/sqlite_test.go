@@ -69,12 +69,12 @@ func TestMigrations(t *testing.T) {
 	if err != nil {
 		t.Fatalf("loadMigrations: %v", err)
 	}
-	if len(ms) == 0 || ms[0].version != 1 {
+	if len(ms) == 0 || ms[0].Version != 1 {
 		t.Fatalf("embedded migrations start at %v, want version 1", ms)
 	}
 	for i := 1; i < len(ms); i++ {
-		if ms[i].version != ms[i-1].version+1 {
-			t.Errorf("migration %s follows %s: versions must be consecutive", ms[i].name, ms[i-1].name)
+		if ms[i].Version != ms[i-1].Version+1 {
+			t.Errorf("migration %s follows %s: versions must be consecutive", ms[i].Name, ms[i-1].Name)
 		}
 	}
 
@@ -88,8 +88,8 @@ func TestMigrations(t *testing.T) {
 		t.Errorf("schema_migrations has %d versions, want %d", len(first), len(ms))
 	}
 	for _, m := range ms {
-		if _, ok := first[m.version]; !ok {
-			t.Errorf("schema_migrations lacks version %d (%s)", m.version, m.name)
+		if _, ok := first[m.Version]; !ok {
+			t.Errorf("schema_migrations lacks version %d (%s)", m.Version, m.Name)
 		}
 	}
 	if err := db.CreateUser(t.Context(), &gatehouse.User{ID: "u", Email: "u@example.org", PasswordHash: "h", CreatedAt: time.Now(), UpdatedAt: time.Now()}); err != nil {
