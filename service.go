@@ -216,16 +216,8 @@ func (s *Service) Register(ctx context.Context, email, pw string, c Client) (*Us
 	if err := s.admitRegistration(ctx, c); err != nil {
 		return nil, nil, err
 	}
-	if err := s.checkBreached(ctx, pw); err != nil {
-		return nil, nil, err
-	}
-	hash, err := s.hash(ctx, pw)
+	u, err := s.createUser(ctx, email, pw)
 	if err != nil {
-		return nil, nil, err
-	}
-	now := s.now().UTC()
-	u := &User{ID: newID(), Email: email, PasswordHash: hash, CreatedAt: now, UpdatedAt: now}
-	if err := s.users.CreateUser(ctx, u); err != nil {
 		return nil, nil, err
 	}
 	g, err := s.startSession(ctx, u, c)
@@ -244,7 +236,22 @@ func (s *Service) AddUser(ctx context.Context, email, pw string) (*User, error) 
 	if err != nil {
 		return nil, err
 	}
-	if err := s.checkNewPassword(ctx, pw, email); err != nil {
+	if err := s.checkPasswordRules(pw, email); err != nil {
+		return nil, err
+	}
+	u, err := s.createUser(ctx, email, pw)
+	if err != nil {
+		return nil, err
+	}
+	s.record(ctx, Event{Name: EventRegister, UserID: u.ID, Outcome: "success", Reason: "operator"})
+	return u, nil
+}
+
+// createUser is the part of Register and AddUser after the checks that cost
+// nothing: the breached-password check, the hash and the new user, stored.
+// email is normalised and pw has passed checkPasswordRules.
+func (s *Service) createUser(ctx context.Context, email, pw string) (*User, error) {
+	if err := s.checkBreached(ctx, pw); err != nil {
 		return nil, err
 	}
 	hash, err := s.hash(ctx, pw)
@@ -256,7 +263,6 @@ func (s *Service) AddUser(ctx context.Context, email, pw string) (*User, error) 
 	if err := s.users.CreateUser(ctx, u); err != nil {
 		return nil, err
 	}
-	s.record(ctx, Event{Name: EventRegister, UserID: u.ID, Outcome: "success", Reason: "operator"})
 	return u, nil
 }
 

@@ -5,7 +5,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/migrations"
@@ -18,11 +17,6 @@ import (
 //
 //go:embed migrations/*.sql
 var migrationFS embed.FS
-
-type migration = migrations.Migration
-
-// loadMigrations reads the migrations in fsys, ordered by version.
-func loadMigrations(fsys fs.FS) ([]migration, error) { return migrations.Load(fsys) }
 
 // migrationLock is the key of the advisory lock that serialises migrations
 // across every process using the database ("gatehous" in ASCII).
@@ -40,7 +34,7 @@ const migrateTimeout = 2 * time.Minute
 // find them applied. A failure leaves the schema as it was. A database whose
 // schema is newer than this binary knows is refused.
 func (db *DB) Migrate(ctx context.Context) error {
-	ms, err := loadMigrations(migrationFS)
+	ms, err := migrations.Load(migrationFS)
 	if err != nil {
 		return fmt.Errorf("postgres: migrate: %w", err)
 	}
@@ -89,7 +83,7 @@ func (db *DB) Migrate(ctx context.Context) error {
 // checkSchema makes sure the database holds exactly the schema this binary
 // was built for, without changing it.
 func (db *DB) checkSchema(ctx context.Context) error {
-	ms, err := loadMigrations(migrationFS)
+	ms, err := migrations.Load(migrationFS)
 	if err != nil {
 		return fmt.Errorf("postgres: check schema: %w", err)
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/migrations"
 	"github.com/gatehouse/gatehouse/internal/testenv"
 	"github.com/gatehouse/gatehouse/storetest"
 	"github.com/jackc/pgx/v5"
@@ -188,9 +189,9 @@ func appliedVersions(t *testing.T, db *DB) map[int]time.Time {
 }
 
 func TestMigrations(t *testing.T) {
-	ms, err := loadMigrations(migrationFS)
+	ms, err := migrations.Load(migrationFS)
 	if err != nil {
-		t.Fatalf("loadMigrations: %v", err)
+		t.Fatalf("migrations.Load: %v", err)
 	}
 	if ms[0].Version != 1 {
 		t.Fatalf("embedded migrations start at version %d, want 1", ms[0].Version)
@@ -268,7 +269,7 @@ func TestConcurrentMigrations(t *testing.T) {
 	if t.Failed() {
 		return
 	}
-	ms, _ := loadMigrations(migrationFS)
+	ms, _ := migrations.Load(migrationFS)
 	if got := appliedVersions(t, dbs[0]); len(got) != len(ms) {
 		t.Errorf("schema_migrations has %d rows after %d concurrent opens, want %d", len(got), n, len(ms))
 	}

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
-	"io/fs"
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/migrations"
@@ -17,17 +16,12 @@ import (
 //go:embed migrations/*.sql
 var migrationFS embed.FS
 
-type migration = migrations.Migration
-
-// loadMigrations reads the migrations in fsys, ordered by version.
-func loadMigrations(fsys fs.FS) ([]migration, error) { return migrations.Load(fsys) }
-
 // migrate applies the migrations the database lacks, in order, each in its
 // own transaction together with its schema_migrations row, so that a
 // migration is applied entirely or not at all, and exactly once even when
 // two processes open the database together.
 func (db *DB) migrate(ctx context.Context) error {
-	ms, err := loadMigrations(migrationFS)
+	ms, err := migrations.Load(migrationFS)
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/migrations"
 	"github.com/gatehouse/gatehouse/storetest"
 )
 
@@ -65,9 +66,9 @@ func appliedVersions(t *testing.T, db *DB) map[int]int64 {
 }
 
 func TestMigrations(t *testing.T) {
-	ms, err := loadMigrations(migrationFS)
+	ms, err := migrations.Load(migrationFS)
 	if err != nil {
-		t.Fatalf("loadMigrations: %v", err)
+		t.Fatalf("migrations.Load: %v", err)
 	}
 	if len(ms) == 0 || ms[0].Version != 1 {
 		t.Fatalf("embedded migrations start at %v, want version 1", ms)
