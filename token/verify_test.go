@@ -171,3 +171,31 @@ func TestVerifyConcurrent(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifySharedVerifier runs every case through one Verifier, right
+// after a valid token, so that the header of the last token it parsed is
+// reused whenever a case's header has the same bytes: that reuse must never
+// change a verdict (a forged signature or payload under a known header, a
+// look-alike header, a header with another alg or typ for the same kid).
+func TestVerifySharedVerifier(t *testing.T) {
+	f := getFixture(t)
+	v := f.verifier()
+	valid := f.valid[token.EdDSA]
+	for _, g := range verifyGroups {
+		for _, c := range g.cases(t, f) {
+			if c.v != nil {
+				continue
+			}
+			if _, err := v.Verify(valid); err != nil {
+				t.Fatalf("%s: the valid token before it: %v", g.id, err)
+			}
+			_, err := v.Verify(c.raw)
+			if (err == nil) != c.ok {
+				t.Errorf("%s/%s: shared verifier says %v, want accepted=%v", g.id, c.name, err, c.ok)
+			}
+			if err != nil && c.reason != "" && !g.claims && !strings.Contains(err.Error(), c.reason) {
+				t.Errorf("%s/%s: %v, want the reason %q", g.id, c.name, err, c.reason)
+			}
+		}
+	}
+}
