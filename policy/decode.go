@@ -9,8 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
+	"github.com/gatehouse/gatehouse/internal/textclip"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -222,15 +222,12 @@ func tagged(n *yaml.Node, standard string) string {
 }
 
 // clip shortens s for a message, so that a huge value cannot make a huge
-// error.
+// error, and keeps it valid UTF-8.
 func clip(s string) string {
 	const max = 64
-	if len(s) <= max {
-		return s
+	c := textclip.Clip(s, max)
+	if len(s) > max {
+		c += "…"
 	}
-	cut := max
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
+	return c
 }

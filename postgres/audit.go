@@ -3,10 +3,10 @@ package postgres
 import (
 	"context"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/textclip"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -14,8 +14,12 @@ var _ gatehouse.AuditStore = (*DB)(nil)
 
 // maxAuditText bounds each text column of an audit row. Events carry short
 // ids and codes; only the user agent comes from the client, and the service
-// truncates it already. This is the store's own guard.
+// truncates it already. This is the store's own guard, which also keeps
+// the text valid UTF-8 without NUL, whatever the caller cut.
 const maxAuditText = 512
+
+// clipText makes s fit an audit text column.
+func clipText(s string) string { return textclip.Clip(s, maxAuditText) }
 
 // AppendEvents stores events in one round trip and one transaction (COPY).
 // It returns gatehouse.ErrUnavailable when the database cannot be reached.
@@ -84,13 +88,4 @@ func since(t time.Time) time.Time {
 		return time.Unix(0, 0).AddDate(-100, 0, 0)
 	}
 	return t
-}
-
-// clipText cuts s to maxAuditText bytes, on a UTF-8 boundary, and makes
-// it text PostgreSQL accepts: valid UTF-8 without NUL.
-func clipText(s string) string {
-	if len(s) > maxAuditText {
-		s = s[:maxAuditText]
-	}
-	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 }

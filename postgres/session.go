@@ -6,8 +6,17 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/textclip"
 	"github.com/jackc/pgx/v5"
 )
+
+// maxSessionText bounds the session's text a client chose (its user agent)
+// or that came from the network (its address). The service clips them
+// already; the store clips again so that no caller's cut, or stray byte,
+// can make a session unstorable.
+const maxSessionText = 512
+
+func clipSessionText(s string) string { return textclip.Clip(s, maxSessionText) }
 
 const sessionColumns = `id, user_id, created_at, last_used_at, expires_at, user_agent, ip,
 	generation, refresh_hash, rotated_at, revoked_at, reason`
@@ -48,7 +57,7 @@ func (db *DB) CreateSession(ctx context.Context, s *gatehouse.Session) error {
 			RETURNING id, generation, refresh_hash
 		)
 		INSERT INTO refresh_tokens (hash, session_id, generation) SELECT refresh_hash, id, generation FROM s`,
-		s.ID, s.UserID, ts(s.CreatedAt), ts(s.LastUsedAt), ts(s.ExpiresAt), s.UserAgent, s.IP,
+		s.ID, s.UserID, ts(s.CreatedAt), ts(s.LastUsedAt), ts(s.ExpiresAt), clipSessionText(s.UserAgent), clipSessionText(s.IP),
 		s.Generation, s.RefreshHash, ts(s.RotatedAt), ts(s.RevokedAt), s.Reason)
 	return wrap("create session", err)
 }

@@ -3,18 +3,22 @@ package sqlite
 import (
 	"context"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/textclip"
 )
 
 var _ gatehouse.AuditStore = (*DB)(nil)
 
 // maxAuditText bounds each text column of an audit row. Events carry short
 // ids and codes; only the user agent comes from the client, and the service
-// truncates it already. This is the store's own guard.
+// truncates it already. This is the store's own guard, which also keeps
+// the text valid UTF-8 without NUL, whatever the caller cut.
 const maxAuditText = 512
+
+// clipText makes s fit an audit text column.
+func clipText(s string) string { return textclip.Clip(s, maxAuditText) }
 
 // AppendEvents stores events, all or none. They are committed with the
 // refresh rotations being written at the time (batch.go), so that the
@@ -86,12 +90,4 @@ func (db *DB) DeleteEventsBefore(ctx context.Context, t time.Time) (int64, error
 	}
 	n, err := res.RowsAffected()
 	return n, wrap("delete events", err, nil)
-}
-
-// clipText cuts s to maxAuditText bytes, on a UTF-8 boundary.
-func clipText(s string) string {
-	if len(s) <= maxAuditText {
-		return s
-	}
-	return strings.ToValidUTF8(s[:maxAuditText], "")
 }

@@ -7,7 +7,16 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse"
+	"github.com/gatehouse/gatehouse/internal/textclip"
 )
+
+// maxSessionText bounds the session's text a client chose (its user agent)
+// or that came from the network (its address). The service clips them
+// already; the store clips again so that no caller's cut, or stray byte,
+// can make a session unstorable.
+const maxSessionText = 512
+
+func clipSessionText(s string) string { return textclip.Clip(s, maxSessionText) }
 
 const sessionColumns = `id, user_id, created_at, last_used_at, expires_at, user_agent, ip,
 	generation, refresh_hash, rotated_at, revoked_at, reason`
@@ -35,7 +44,7 @@ func (db *DB) CreateSession(ctx context.Context, s *gatehouse.Session) error {
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO sessions (`+sessionColumns+`)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			s.ID, s.UserID, micros(s.CreatedAt), micros(s.LastUsedAt), micros(s.ExpiresAt), s.UserAgent, s.IP,
+			s.ID, s.UserID, micros(s.CreatedAt), micros(s.LastUsedAt), micros(s.ExpiresAt), clipSessionText(s.UserAgent), clipSessionText(s.IP),
 			s.Generation, s.RefreshHash, micros(s.RotatedAt), micros(s.RevokedAt), s.Reason)
 		if err != nil {
 			return err

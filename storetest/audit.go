@@ -16,6 +16,7 @@ func RunAudit(t *testing.T, open func(t *testing.T) gatehouse.AuditStore) {
 	t.Run("RoundTrip", func(t *testing.T) { testAuditRoundTrip(t, open(t)) })
 	t.Run("Query", func(t *testing.T) { testAuditQuery(t, open(t)) })
 	t.Run("Delete", func(t *testing.T) { testAuditDelete(t, open(t)) })
+	t.Run("ClientText", func(t *testing.T) { testAuditText(t, open(t)) })
 }
 
 // testAuditRoundTrip stores events whose text is hostile, and expects it

@@ -54,6 +54,7 @@ func Run(t *testing.T, open func(t *testing.T) Stores) {
 	}
 	t.Run("Users", func(t *testing.T) { testUsers(t, opener) })
 	t.Run("Sessions", func(t *testing.T) { testSessions(t, opener) })
+	t.Run("SessionText", func(t *testing.T) { testSessionText(t, opener) })
 	t.Run("RefreshLookup", func(t *testing.T) { testRefreshLookup(t, opener) })
 	t.Run("Keys", func(t *testing.T) { testKeys(t, opener) })
 }
