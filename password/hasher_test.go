@@ -427,3 +427,55 @@ func TestReleaseMemoryWhenIdle(t *testing.T) {
 	}
 	t.Fatalf("%d KiB of idle heap still held 2s after hashing stopped, want less than one hash's %d KiB", retained>>10, memKiB)
 }
+
+// TestDefaultPoolBound holds NewHasher with no options to what the README
+// promises: one hash per CPU but at most three (64 MiB at 19 MiB a hash),
+// 64 waiting callers a slot, for at most 5 s. It fills the pool for real:
+// every slot busy and every queue place taken, the next caller is refused
+// at once.
+func TestDefaultPoolBound(t *testing.T) {
+	h := NewHasher(Options{})
+	wantConcurrent := min(runtime.NumCPU(), 3)
+	concurrent, queue := h.Capacity()
+	if concurrent != wantConcurrent || queue != 64*wantConcurrent {
+		t.Fatalf("Capacity() = %d, %d; want %d, %d", concurrent, queue, wantConcurrent, 64*wantConcurrent)
+	}
+	if h.timeout != 5*time.Second {
+		t.Errorf("queue timeout %v, want 5s", h.timeout)
+	}
+	if h.releaseAfter != time.Second {
+		t.Errorf("memory released after %v idle, want 1s", h.releaseAfter)
+	}
+
+	release := make(chan struct{})
+	h.holding = func() { <-release }
+	errs := make(chan error, concurrent)
+	for range concurrent {
+		go func() { errs <- h.Dummy(t.Context(), nil) }()
+	}
+	waitFor(t, "every slot busy", func() bool { return h.Stats().Running == concurrent })
+	// The waiters give up when their context ends, so that only the slot
+	// holders hash at 19 MiB.
+	waiting, stop := context.WithCancel(t.Context())
+	waited := make(chan error, queue)
+	for range queue {
+		go func() { waited <- h.Dummy(waiting, nil) }()
+	}
+	waitFor(t, "every queue place taken", func() bool { return h.Stats() == Stats{Running: concurrent, Queued: queue} })
+
+	if err := h.Dummy(t.Context(), nil); err != ErrOverloaded {
+		t.Errorf("a caller beyond the queue: err = %v, want ErrOverloaded at once", err)
+	}
+	stop()
+	for range queue {
+		if err := <-waited; !errors.Is(err, context.Canceled) {
+			t.Errorf("a waiter whose context ended: err = %v, want context.Canceled", err)
+		}
+	}
+	close(release)
+	for range concurrent {
+		if err := <-errs; err != nil {
+			t.Errorf("a slot holder: %v", err)
+		}
+	}
+}
