@@ -7,8 +7,9 @@ import (
 )
 
 // NextCases are the G-10 open-redirect payloads of SECURITY-CASES.md and
-// more, with the location SafeNext must return for each. The browser test
-// runs the same table through safeNext in gatehouse.js.
+// more, with the location SafeNext must return for each.
+// TestJSSafeNextMirrorsSafeNext runs the same table through safeNext in
+// gatehouse.js.
 var NextCases = []struct{ Next, Want string }{
 	// G-10.
 	{"https://evil.example", web.DefaultNext},

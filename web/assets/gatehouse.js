@@ -60,35 +60,65 @@ function safePath(s) {
 }
 
 /**
+ * sameOriginPath reports whether s is a path on this origin: one leading
+ * "/", not "//" or "/\", no scheme, no backslash, control character or
+ * white space in it or in any percent-decoding of it. It mirrors SafeNext
+ * in web/next.go, and guards both where the login page navigates and where
+ * the client sends the session's cookies.
+ * @param {unknown} s
+ */
+function sameOriginPath(s) {
+  if (typeof s !== 'string' || s === '' || s.length > MAX_NEXT) return false;
+  let p = s;
+  for (let i = 0; ; i++) {
+    if (!safePath(p)) return false;
+    let dec;
+    try {
+      dec = decodeURIComponent(p);
+    } catch {
+      return false;
+    }
+    if (dec === p) break;
+    if (i === 3) return false;
+    p = dec;
+  }
+  try {
+    return new URL(s, location.origin).origin === location.origin;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * safeNext returns next when it is a path on this origin that is safe to
- * navigate to after login, and fallback otherwise. It mirrors SafeNext in
- * web/next.go: one leading "/", not "//" or "/\", no scheme, no backslash,
- * control character or white space in it or in any percent-decoding of it.
+ * navigate to after login (sameOriginPath), and fallback otherwise.
  * @param {string|null|undefined} next
  * @param {string} [fallback]
  */
 export function safeNext(next, fallback = '/account') {
-  if (typeof next !== 'string' || next === '' || next.length > MAX_NEXT) return fallback;
-  let s = next;
-  for (let i = 0; ; i++) {
-    if (!safePath(s)) return fallback;
-    let dec;
-    try {
-      dec = decodeURIComponent(s);
-    } catch {
-      return fallback;
-    }
-    if (dec === s) break;
-    if (i === 3) return fallback;
-    s = dec;
-  }
+  return sameOriginPath(next) ? next : fallback;
+}
+
+/**
+ * sameOriginRequest reports whether s may be fetched with the session's
+ * cookies: its path, up to "?" or "#", passes sameOriginPath, and the rest
+ * holds no raw control character, white space or backslash (the URL parser
+ * drops tabs and newlines anywhere and reads "\" as "/" in a path). Without it,
+ * "/\evil.example/x" starts with one "/" but is fetched from another host,
+ * which would get the request and its body. The query may hold encoded
+ * white space ("?q=a%20b"): the URL parser never decodes it.
+ * @param {unknown} s
+ */
+function sameOriginRequest(s) {
+  if (typeof s !== 'string') return false;
+  const cut = s.search(/[?#]/);
+  const path = cut < 0 ? s : s.slice(0, cut);
+  if (!sameOriginPath(path) || UNSAFE.test(s.slice(path.length))) return false;
   try {
-    const u = new URL(next, location.origin);
-    if (u.origin !== location.origin) return fallback;
+    return new URL(s, location.origin).origin === location.origin;
   } catch {
-    return fallback;
+    return false;
   }
-  return next;
 }
 
 function retryAfterSeconds(h) {
@@ -181,10 +211,11 @@ export function createClient(options = {}) {
    * body (null for 204). A 401 triggers one refresh and one retry.
    * @param {string} method
    * @param {string} path a path on this origin, such as "/auth/me"
+   *   (sameOriginRequest)
    * @param {unknown} [body] sent as JSON
    */
   async function request(method, path, body) {
-    if (typeof path !== 'string' || !path.startsWith('/') || path.startsWith('//')) {
+    if (!sameOriginRequest(path)) {
       throw new TypeError('gatehouse: path must be a path on this origin');
     }
     const seen = generation;
